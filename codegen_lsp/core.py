@@ -1,0 +1,155 @@
+"""The server object: settings, model, scheduler and cache, and the model lifecycle. Features live in features/."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
+
+from . import __version__, notify
+from .context import Neighbour
+from .engine import CompletionRequest, Suggestion, suggest
+from .model_host import ModelHost
+from .scheduler import CompletionCache, Scheduler
+from .settings import Settings, parse_settings
+
+logger = logging.getLogger("codegen_lsp")
+PROGRESS_CREATE_TIMEOUT_S = 5.0
+
+
+class CodegenServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("codegen-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.settings = Settings()
+        self.host = ModelHost()
+        self.scheduler = Scheduler()
+        self.cache = CompletionCache()
+
+    # Settings
+
+    def apply_settings(self, raw: Any) -> bool:
+        """Take new settings from a wire object (bad keys are reported and keep their defaults).
+
+        Returns whether the model must be reloaded (its path or device changed).
+        """
+        settings, problems = parse_settings(raw)
+        for problem in problems:
+            notify.show(self, problem, types.MessageType.Warning)
+        must_reload = (settings.model, settings.device) != (self.settings.model, self.settings.device)
+        self.settings = settings
+        self.cache.forget()
+        return must_reload
+
+    def toggle(self) -> bool:
+        """Turn inline completion on or off; returns the new state."""
+        self.settings = dataclasses.replace(self.settings, enabled=not self.settings.enabled)
+        return self.settings.enabled
+
+    # Model lifecycle
+
+    async def reload_model(self) -> None:
+        """(Re)load the model on the worker thread, between generations, reporting `$/progress`."""
+        token = await self._create_progress()
+        if token is not None:
+            self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="codegen: loading model"))
+        started = time.monotonic()
+        await self.scheduler.call(self.host.load, self.settings.model, self.settings.device)
+        self.cache.forget()
+        if self.host.state == "ready":
+            message = f"model ready: {self.host.path} ({time.monotonic() - started:.1f} s)"
+            notify.log(self, message)
+        else:
+            message = f"no model: {self.host.error}"
+            notify.show(self, message)
+        if token is not None:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+    async def _create_progress(self) -> str | None:
+        """A server-created work-done progress token, or None when the client cannot show progress."""
+        window = self.client_capabilities.window
+        if window is None or not window.work_done_progress:
+            return None
+        token = f"codegen-load-{uuid.uuid4()}"
+        try:
+            await asyncio.wait_for(self.work_done_progress.create_async(token), PROGRESS_CREATE_TIMEOUT_S)
+        except Exception as error:  # progress is a nicety: load the model without it
+            notify.log(self, f"progress unavailable ({error!r}); loading without it", types.MessageType.Warning)
+            return None
+        return token
+
+    async def reload_if_published(self) -> None:
+        """Swap to a model published in the model directory or store since it was loaded."""
+        if self.host.changed_on_disk():
+            notify.log(self, "model directory changed: reloading")
+            await self.reload_model()
+
+    def status(self) -> dict:
+        """What `codegen.status` answers."""
+        return {**self.host.status(), "version": __version__, "enabled": self.settings.enabled,
+                "stats": dict(self.scheduler.stats)}
+
+    # Completions
+
+    async def suggestion_at(self, feature: str, uri: str, position: types.Position) -> str | None:
+        """The suggestion to insert at ``position`` (None: nothing to show). Shared by the completion features."""
+        document = self.workspace.get_text_document(uri)
+        if not self.settings.serves(document.language_id or ""):
+            return None
+        await self.reload_if_published()
+        if self.host.state != "ready":
+            return None
+        text = document.source
+        offset = document.offset_at_position(position)
+        prefix, suffix = text[:offset], text[offset:]
+        use_cache = self.settings.debug.completion_cache
+        if use_cache and (cached := self.cache.lookup(uri, prefix, suffix)) is not None:
+            self.scheduler.stats["cache_hits"] += 1
+            return cached or None
+        request = CompletionRequest(text, offset, document.language_id or "", self._relative_path(uri),
+                                    self._neighbours(document))
+        settings = self.settings
+        suggestion = await self.scheduler.run_latest(f"{feature} {uri}", lambda cancelled: self._generate(
+            request, settings, cancelled))
+        if suggestion is None:
+            return None
+        if use_cache:
+            self.cache.store(uri, prefix, suffix, suggestion.text or "")
+        return suggestion.text
+
+    def _generate(self, request: CompletionRequest, settings: Settings, cancelled) -> Suggestion | None:
+        """Runs on the worker thread: the model may have changed since the request was queued."""
+        model = self.host.model
+        if model is None:
+            return None
+        self.scheduler.stats["generations"] += 1
+        started = time.monotonic()
+        suggestion = suggest(model, request, settings, cancelled)
+        logger.debug("generation: %.0f ms, prompt %d tokens (%d reused), %s", (time.monotonic() - started) * 1000,
+                     suggestion.prompt_tokens, suggestion.reused_tokens, suggestion.finish_reason)
+        return suggestion
+
+    def _relative_path(self, uri: str) -> str | None:
+        path = to_fs_path(uri)
+        if path is None:
+            return None
+        root = self.workspace.root_path
+        if root and Path(path).is_relative_to(root):
+            return Path(path).relative_to(root).as_posix()
+        return Path(path).name
+
+    def _neighbours(self, document: TextDocument) -> tuple[Neighbour, ...]:
+        """The other open documents of the same language."""
+        return tuple(
+            Neighbour(self._relative_path(other.uri) or other.uri, other.source)
+            for other in self.workspace.text_documents.values()
+            if other.uri != document.uri and other.language_id == document.language_id
+        )

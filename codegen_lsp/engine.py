@@ -1,0 +1,83 @@
+"""The completion pipeline, shared by the server and ``codegen-lsp complete``: context -> model -> postprocess."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from .context import CompletionContext, Neighbour, build_context
+from .postprocess import finalize, should_stop
+from .settings import Settings
+
+# Tokens kept free in the model's context window besides the prompt budget and the answer.
+CONTEXT_MARGIN = 8
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """A snapshot of what a completion needs from the editor (immutable: safe to hand to the worker thread)."""
+
+    text: str
+    offset: int  # in characters (code points) into text
+    language_id: str
+    path: str | None = None  # relative to the workspace root when possible
+    neighbours: Sequence[Neighbour] = ()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str | None  # None: nothing worth showing
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    finish_reason: str = ""
+
+
+def prompt_budget(settings: Settings, context_length: int) -> int:
+    """Prompt tokens allowed: the contextTokens setting, capped by what the model's window leaves."""
+    return max(16, min(settings.context_tokens, context_length - settings.max_tokens - CONTEXT_MARGIN))
+
+
+def prepare(model: Any, request: CompletionRequest, settings: Settings) -> tuple[str, CompletionContext]:
+    """The prompt text and the shaping context for ``request``."""
+    context = build_context(
+        request.text,
+        request.offset,
+        request.language_id,
+        prompt_budget(settings, model.manifest.context_length),
+        model.count_tokens,
+        allow_multiline=settings.multiline,
+        neighbours=request.neighbours,
+    )
+    return model.fim_prompt(context.prefix, context.suffix, path=request.path), context
+
+
+def _cut_at_stop_strings(text: str, stops: Sequence[str]) -> str:
+    cuts = [text.find(stop) for stop in stops if stop and stop in text]
+    return text[: min(cuts)] if cuts else text
+
+
+def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelled: Callable[[], bool]) -> Suggestion:
+    """Run the model for ``request`` and shape its answer; stops early when ``cancelled()`` turns true.
+
+    The time budget ends generation too, but the text produced so far is still used; a cancelled request gets
+    no suggestion.
+    """
+    prompt, context = prepare(model, request, settings)
+    stops = tuple(model.manifest.stop_tokens or ())
+    deadline = time.monotonic() + settings.time_budget_ms / 1000
+
+    def stop(text: str) -> bool:
+        return any(s in text for s in stops if s) or should_stop(text, context)
+
+    generation = model.generate_detailed(
+        prompt,
+        max_new_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        stop=stop,
+        cancel=lambda: cancelled() or time.monotonic() > deadline,
+    )
+    if cancelled():
+        return Suggestion(None, generation.prompt_tokens, generation.reused_tokens, "cancelled")
+    text = finalize(_cut_at_stop_strings(generation.text, stops), context)
+    return Suggestion(text, generation.prompt_tokens, generation.reused_tokens, generation.finish_reason)
