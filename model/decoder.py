@@ -1,0 +1,43 @@
+"""Runs a text-generation-with-past graph one chunk of tokens at a time, reusing cached prefixes."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from model.kv_cache import Past, PrefixCache
+from model.session import DecoderGraph
+
+
+class Decoder:
+    """Feeds the graph by name and keeps its keys/values as OrtValues (on the device for CUDA: no copies per token)."""
+
+    def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None) -> None:
+        self.session = session
+        self.graph = DecoderGraph.of(session)
+        self.cache = PrefixCache() if cache is None else cache
+        self._past_names = [past.name for past in self.graph.past]
+        self._sequence_axes = [past.sequence_axis for past in self.graph.past]
+        self._empty = Past((), tuple(ort.OrtValue.ortvalue_from_numpy(array) for array in self.graph.empty_past()))
+
+    def start(self, tokens: Sequence[int]) -> tuple[np.ndarray, Past, int]:
+        """Run a prompt from the best cached prefix: (next-token logits, past, number of reused tokens)."""
+        entry, reused = self.cache.match(tokens)
+        past = entry.truncated(reused, self._sequence_axes) if entry is not None else self._empty
+        logits, past = self.forward(tokens[reused:], past)
+        return logits, past, reused
+
+    def forward(self, tokens: Sequence[int], past: Past) -> tuple[np.ndarray, Past]:
+        """Run `tokens` after `past`: (logits for the token after them, the extended past)."""
+        feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in self.graph.feed(tokens, len(past.tokens)).items()}
+        feed.update(zip(self._past_names, past.values))
+        outputs = self.session.run_with_ort_values(list(self.graph.output_names), feed)
+        logits = outputs[0].numpy()[0, -1]
+        return logits, Past(past.tokens + tuple(tokens), tuple(outputs[1:]))
+
+    def remember(self, past: Past) -> None:
+        """Offer `past` for reuse by later prompts."""
+        if past.tokens:
+            self.cache.add(past)

@@ -1,0 +1,167 @@
+"""The decoding loop: greedy or temperature/top-p sampling, stops, streaming, cooperative cancellation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Collection, Sequence, Union
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from model.decoder import Decoder
+
+Stop = Union[Sequence[str], Callable[[str], bool], None]
+Cancel = Union[threading.Event, Callable[[], bool], None]
+OnToken = Union[Callable[[str], None], None]
+
+
+@dataclass
+class Generation:
+    """The outcome of one generation request."""
+
+    text: str
+    token_ids: list[int]
+    prompt_tokens: int
+    reused_tokens: int
+    first_token_s: float | None
+    total_s: float
+    finish_reason: str  # "eos" | "stop" | "length" | "cancelled"
+
+
+@dataclass(frozen=True)
+class Request:
+    """Decoding settings of one generation (see Model.generate)."""
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: Stop = None
+    on_token: OnToken = None
+    cancel: Cancel = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {self.max_new_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+def choose_token(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """Greedy when temperature is 0, else a sample from the temperature-scaled nucleus holding `top_p` of the mass."""
+    if temperature == 0:
+        return int(np.argmax(logits))
+    scaled = logits.astype(np.float64) / temperature
+    probabilities = np.exp(scaled - scaled.max())
+    order = np.argsort(-probabilities, kind="stable")
+    cumulative = np.cumsum(probabilities[order])
+    nucleus = min(int(np.searchsorted(cumulative, top_p * cumulative[-1])) + 1, len(order))
+    draw = rng.random() * cumulative[nucleus - 1]
+    return int(order[min(int(np.searchsorted(cumulative[:nucleus], draw, side="right")), nucleus - 1)])
+
+
+def is_cancelled(cancel: Cancel) -> bool:
+    if cancel is None:
+        return False
+    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+
+
+class StopRule:
+    """Where the output must end for a `stop` argument, and how much trailing text might still become a stop string."""
+
+    def __init__(self, stop: Stop) -> None:
+        self._predicate = stop if callable(stop) else None
+        self._strings = [s for s in (stop or []) if s] if not callable(stop) else []
+
+    def cut(self, text: str) -> int | None:
+        """End of the output when `text` triggers a stop: before the earliest stop string, or all of it for a callable."""
+        if self._predicate is not None:
+            return len(text) if self._predicate(text) else None
+        found = [index for index in (text.find(s) for s in self._strings) if index >= 0]
+        return min(found) if found else None
+
+    def pending(self, text: str) -> int:
+        """Length of the longest end of `text` that is the start of a stop string (held back from streaming)."""
+        return max((k for s in self._strings for k in range(min(len(s) - 1, len(text)), 0, -1) if text.endswith(s[:k])), default=0)
+
+
+class IncrementalDetokenizer:
+    """Turns tokens into text pieces as they arrive, holding back incomplete UTF-8 characters."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self._tokenizer = tokenizer
+        self._ids: list[int] = []
+        self._prefix_offset = 0
+        self._read_offset = 0
+
+    def add(self, token: int) -> str:
+        """The new text that `token` completes ("" while a character is incomplete)."""
+        self._ids.append(token)
+        before = self._decode(self._ids[self._prefix_offset : self._read_offset])
+        after = self._decode(self._ids[self._prefix_offset :])
+        if len(after) <= len(before) or after.endswith("\ufffd"):
+            return ""
+        self._prefix_offset, self._read_offset = self._read_offset, len(self._ids)
+        return after[len(before) :]
+
+    def _decode(self, ids: list[int]) -> str:
+        return self._tokenizer.decode(ids, skip_special_tokens=True) if ids else ""
+
+
+@dataclass
+class _Output:
+    """Generated text and how much of it has been streamed."""
+
+    on_token: OnToken
+    text: str = ""
+    streamed: int = 0
+
+    def stream_until(self, end: int) -> None:
+        if end > self.streamed:
+            if self.on_token is not None:
+                self.on_token(self.text[self.streamed : end])
+            self.streamed = end
+
+
+def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: Collection[int], request: Request) -> Generation:
+    """Generate after the prompt tokens until an end token, a stop, max_new_tokens or cancellation."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(request.seed)
+    detokenizer = IncrementalDetokenizer(tokenizer)
+    stop = StopRule(request.stop)
+    output = _Output(request.on_token)
+    token_ids: list[int] = []
+    first_token_s = None
+    reused = 0
+    finish = "length"
+    if is_cancelled(request.cancel):
+        finish = "cancelled"
+    elif request.max_new_tokens > 0:
+        logits, past, reused = decoder.start(prompt)
+        while True:
+            token = choose_token(logits, request.temperature, request.top_p, rng)
+            first_token_s = first_token_s if first_token_s is not None else time.perf_counter() - started
+            if token in end_ids:
+                finish = "eos"
+                break
+            token_ids.append(token)
+            output.text += detokenizer.add(token)
+            cut = stop.cut(output.text)
+            if cut is not None:
+                output.text = output.text[:cut]
+                finish = "stop"
+                break
+            output.stream_until(len(output.text) - stop.pending(output.text))
+            if len(token_ids) >= request.max_new_tokens:
+                break
+            if is_cancelled(request.cancel):
+                finish = "cancelled"
+                break
+            logits, past = decoder.forward([token], past)
+        decoder.remember(past)
+    output.stream_until(len(output.text))
+    return Generation(output.text, token_ids, len(prompt), reused, first_token_s, time.perf_counter() - started, finish)

@@ -1,0 +1,156 @@
+"""onnxruntime session creation (providers, threads) and the decoder graph's inputs and outputs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from model.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+DEVICES = ("auto", "cpu", "cuda")
+_PAST_NAME = re.compile(r"^past_key_values\.(\d+)\.(key|value|key_value)$")
+_ONNX_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
+def choose_providers(available: Sequence[str], device: str) -> list[str]:
+    """Execution providers for a device setting given onnxruntime's available providers."""
+    if device not in DEVICES:
+        raise ModelError(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return [CPU]
+    if CUDA in available:
+        return [CUDA, CPU]
+    if device == "cuda":
+        raise ModelError(
+            "device 'cuda' requested but this onnxruntime has no CUDA execution provider — "
+            "install onnxruntime-gpu (see README, GPU) or set device to auto/cpu"
+        )
+    return [CPU]
+
+
+def physical_core_count() -> int:
+    """Physical cores this process may run on (hyper-threads counted once); falls back to the logical count."""
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    cores = set()
+    for cpu in cpus:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            cores.add(((topology / "physical_package_id").read_text().strip(), (topology / "core_id").read_text().strip()))
+        except OSError:
+            cores.add(("cpu", str(cpu)))
+    return max(1, len(cores))
+
+
+def session_options() -> ort.SessionOptions:
+    """Options for one interactive request at a time: all physical cores inside ops, sequential graph."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = physical_core_count()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return options
+
+
+def create_session(
+    onnx_path: Path,
+    device: str = "auto",
+    available: Sequence[str] | None = None,
+    factory: Callable[..., ort.InferenceSession] = ort.InferenceSession,
+) -> ort.InferenceSession:
+    """An InferenceSession on the chosen providers; a CUDA session that fails to start falls back to CPU (logged)."""
+    providers = choose_providers(ort.get_available_providers() if available is None else available, device)
+    if providers[0] == CUDA:
+        try:
+            session = factory(str(onnx_path), sess_options=session_options(), providers=providers)
+        except Exception as error:  # noqa: BLE001 - any CUDA start-up failure means: run on CPU instead
+            log.warning("CUDA session for %s failed (%s); using CPU", onnx_path, error)
+        else:
+            if CUDA in session.get_providers():
+                return session
+            log.warning("onnxruntime could not start CUDA for %s (missing CUDA/cuDNN libraries?); using CPU", onnx_path)
+    try:
+        return factory(str(onnx_path), sess_options=session_options(), providers=[CPU])
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises several unrelated types for a bad graph
+        raise ModelError(f"cannot load {onnx_path}: {error} — re-export the model with `codegen-train export`") from error
+
+
+@dataclass(frozen=True)
+class PastInput:
+    """One past key/value input of the graph and the output that returns its next value."""
+
+    name: str
+    present_name: str
+    shape: tuple[int, ...]  # concrete dims, with 0 on the sequence axis (an empty cache)
+    sequence_axis: int
+    dtype: type
+
+
+@dataclass(frozen=True)
+class DecoderGraph:
+    """What a text-generation-with-past graph expects: discovered from the session's metadata, fed by name."""
+
+    input_ids_dtype: type
+    has_attention_mask: bool
+    has_position_ids: bool
+    past: tuple[PastInput, ...]
+    output_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, session: ort.InferenceSession) -> DecoderGraph:
+        """Read the graph's inputs; ModelError when it is not a decoder exported with past key/values."""
+        inputs = {node.name: node for node in session.get_inputs()}
+        outputs = {node.name for node in session.get_outputs()}
+        past = tuple(sorted((_past_input(node, outputs) for node in inputs.values() if _PAST_NAME.match(node.name)), key=_layer_order))
+        if "input_ids" not in inputs or "logits" not in outputs or not past:
+            raise ModelError(
+                "model.onnx is not a text-generation-with-past graph (needs input_ids, past_key_values.* and logits) — "
+                "re-export with `codegen-train export`"
+            )
+        return cls(
+            input_ids_dtype=_ONNX_TYPES[inputs["input_ids"].type],
+            has_attention_mask="attention_mask" in inputs,
+            has_position_ids="position_ids" in inputs,
+            past=past,
+            output_names=("logits", *(p.present_name for p in past)),
+        )
+
+    def empty_past(self) -> list[np.ndarray]:
+        """A zero-length cache for a first run."""
+        return [np.zeros(p.shape, dtype=p.dtype) for p in self.past]
+
+    def feed(self, tokens: Sequence[int], past_length: int) -> dict[str, np.ndarray]:
+        """The non-cache inputs for running `tokens` after `past_length` cached positions (batch of one)."""
+        ids = np.asarray([tokens], dtype=self.input_ids_dtype)
+        feed = {"input_ids": ids}
+        if self.has_attention_mask:
+            feed["attention_mask"] = np.ones((1, past_length + len(tokens)), dtype=np.int64)
+        if self.has_position_ids:
+            feed["position_ids"] = np.arange(past_length, past_length + len(tokens), dtype=np.int64)[None, :]
+        return feed
+
+
+def _layer_order(past: PastInput) -> tuple[int, str]:
+    match = _PAST_NAME.match(past.name)
+    return int(match.group(1)), match.group(2)
+
+
+def _past_input(node: ort.NodeArg, outputs: set[str]) -> PastInput:
+    present_name = node.name.replace("past_key_values", "present", 1)
+    symbolic = [axis for axis, dim in enumerate(node.shape) if isinstance(dim, str) and "sequence" in dim]
+    concrete_elsewhere = all(isinstance(dim, int) or axis in symbolic or axis == 0 for axis, dim in enumerate(node.shape))
+    if present_name not in outputs or len(symbolic) != 1 or not concrete_elsewhere or node.type not in _ONNX_TYPES:
+        raise ModelError(f"unsupported cache input {node.name} {node.shape} {node.type} — re-export with `codegen-train export`")
+    shape = tuple(0 if axis == symbolic[0] else 1 if axis == 0 else dim for axis, dim in enumerate(node.shape))
+    return PastInput(node.name, present_name, shape, symbolic[0], _ONNX_TYPES[node.type])
