@@ -1,0 +1,108 @@
+"""Pure helpers of training.export: FIM detection, stop tokens, quantization choice, shapes, logit comparison."""
+
+import numpy as np
+import pytest
+
+from model.manifest import FimTokens
+from training.export import (
+    ExportError,
+    as_id_list,
+    compare_logits,
+    context_length_of,
+    detect_fim,
+    empty_past_shape,
+    resolve_quantization,
+    stop_tokens,
+)
+
+
+def vocab(*tokens):
+    return {token: index for index, token in enumerate(["a", "b", *tokens])}
+
+
+@pytest.mark.parametrize(
+    ("tokens", "expected"),
+    [
+        (
+            ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>", "<file_sep>"],
+            FimTokens("starcoder", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", file_separator="<file_sep>"),
+        ),
+        (
+            ["<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<filename>", "<reponame>"],
+            FimTokens("starcoder", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<filename>", "<reponame>"),
+        ),
+        (["<fim-prefix>", "<fim-middle>", "<fim-suffix>"], FimTokens("starcoder", "<fim-prefix>", "<fim-suffix>", "<fim-middle>")),
+        (
+            ["<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"],
+            FimTokens("qwen", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|file_sep|>", "<|repo_name|>"),
+        ),
+        (["<s>", "</s>", "<PRE>", "<SUF>", "<MID>", "<EOT>"], FimTokens("codellama", "<PRE>", "<SUF>", "<MID>")),
+        (["▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>"], FimTokens("codellama", "▁<PRE>", "▁<SUF>", "▁<MID>")),
+        (
+            ["<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"],
+            FimTokens("deepseek", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
+        ),
+        (["<|endoftext|>"], None),
+        (["<fim_prefix>", "<fim_suffix>"], None),  # incomplete set: no FIM
+    ],
+)
+def test_detect_fim_reads_the_convention_from_the_vocabulary(tokens, expected):
+    assert detect_fim(vocab(*tokens)) == expected
+
+
+def test_stop_tokens_are_eos_file_separator_and_end_of_infill_in_the_vocabulary():
+    starcoder = FimTokens("starcoder", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", file_separator="<file_sep>")
+    assert stop_tokens(["<|endoftext|>"], starcoder, vocab("<|endoftext|>", "<file_sep>")) == ["<|endoftext|>", "<file_sep>"]
+    codellama = FimTokens("codellama", "<PRE>", "<SUF>", "<MID>")
+    assert stop_tokens(["</s>"], codellama, vocab("</s>", "<EOT>")) == ["</s>", "<EOT>"]
+    assert stop_tokens(["<|endoftext|>"], None, vocab("<|endoftext|>")) == ["<|endoftext|>"]
+    assert stop_tokens(["<missing>"], None, vocab()) == []
+
+
+@pytest.mark.parametrize(
+    ("requested", "providers", "expected"),
+    [
+        ("auto", ["CPUExecutionProvider"], "int8"),
+        ("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"], "fp16"),
+        ("none", ["CUDAExecutionProvider"], "none"),
+        ("fp16", ["CPUExecutionProvider"], "fp16"),
+    ],
+)
+def test_resolve_quantization(requested, providers, expected):
+    assert resolve_quantization(requested, providers) == expected
+
+
+def test_resolve_quantization_rejects_unknown_choice():
+    with pytest.raises(ExportError, match="unknown quantization 'int4'"):
+        resolve_quantization("int4", [])
+
+
+def test_as_id_list_accepts_none_int_and_list():
+    assert as_id_list(None) == []
+    assert as_id_list(2) == [2]
+    assert as_id_list([2, 7]) == [2, 7]
+
+
+class _Config:
+    model_type = "custom"
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def test_context_length_reads_the_family_specific_attribute():
+    assert context_length_of(_Config(max_position_embeddings=4096)) == 4096
+    assert context_length_of(_Config(n_positions=1024)) == 1024
+    with pytest.raises(ExportError, match="context length"):
+        context_length_of(_Config())
+
+
+def test_empty_past_shape_has_batch_one_and_zero_length():
+    assert empty_past_shape(["batch_size", 2, "past_sequence_length", 16]) == [1, 2, 0, 16]
+    assert empty_past_shape(["batch_size", "past_sequence_length", 32]) == [1, 0, 32]
+
+
+def test_compare_logits_reports_difference_scale_and_argmax_agreement():
+    reference = [np.array([[1.0, -4.0, 2.0], [0.0, 3.0, 1.0]])]
+    candidate = [np.array([[1.5, -4.0, 2.0], [0.0, 1.0, 2.0]])]
+    assert compare_logits(reference, candidate) == {"max_abs_logit_diff": 2.0, "max_abs_logit": 4.0, "top1_agreement": 0.5}

@@ -1,0 +1,512 @@
+"""`codegen-train export`: a Hugging Face causal-LM checkpoint -> a validated ONNX model directory.
+
+The ONNX graph is optimum's "text-generation-with-past" export, optionally quantized (int8 for CPU, fp16 for CUDA).
+Before anything is published the export is validated against the PyTorch model (logits on a few prompts, and
+identical greedy tokens for an unquantized export); the directory is assembled beside the target and renamed into
+place, so a failure or crash never leaves a partial model. See ARCHITECTURE.md for the directory format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from model.manifest import ONNX_FILE, TOKENIZER_FILE, FimTokens, Manifest
+from training.errors import TrainingError
+
+QUANTIZE_CHOICES = ("auto", "none", "int8", "fp16")
+TASK = "text-generation-with-past"
+CUSTOM_ONNX_FAMILIES = ("starcoder2",)  # optimum-onnx 0.1.0 has no ONNX config for these
+
+# Max |logit difference| ONNX vs PyTorch that validation accepts, relative to the largest |logit| of the
+# PyTorch model on the same prompts (so one number serves tiny random models and trained ones alike).
+# Measured on the tiny random test models of every family: none <= 3e-6, fp16 <= 4e-3, int8 <= 0.2 (random
+# weights are int8's worst case); a wrong graph is off by about 1.
+RELATIVE_TOLERANCE = {"none": 1e-4, "int8": 0.3, "fp16": 1e-2}
+GREEDY_TOKENS = 16
+VALIDATION_PROMPTS = (
+    "def fibonacci(n):\n",
+    "import os\n\n\nclass Config:\n    def __init__(self, path):\n        self.path = ",
+)
+FIM_VALIDATION = ("def add(a, b):\n    ", "\n\n\nprint(add(1, 2))\n")
+
+
+@dataclass(frozen=True)
+class FimConvention:
+    """A family's FIM tokens as they appear in a vocabulary; the optional tokens are tried in order."""
+
+    format: str
+    prefix: str
+    suffix: str
+    middle: str
+    file_separators: tuple[str, ...] = ()
+    repo_names: tuple[str, ...] = ()
+
+
+# Most specific first.
+FIM_CONVENTIONS = (
+    FimConvention("qwen", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", ("<|file_sep|>",), ("<|repo_name|>",)),
+    # StarCoder2 spells them <file_sep>/<repo_name>, StarCoder <filename>/<reponame>.
+    FimConvention(
+        "starcoder", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", ("<file_sep>", "<filename>"), ("<repo_name>", "<reponame>")
+    ),
+    FimConvention("starcoder", "<fim-prefix>", "<fim-suffix>", "<fim-middle>"),  # SantaCoder
+    FimConvention("deepseek", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
+    FimConvention("codellama", "▁<PRE>", "▁<SUF>", "▁<MID>"),
+    FimConvention("codellama", "<PRE>", "<SUF>", "<MID>"),
+)
+TOKENIZER_SOURCES = (TOKENIZER_FILE, "tokenizer.model", "vocab.json")  # files a fast tokenizer can be built from
+END_OF_INFILL_TOKENS = ("▁<EOT>", "<EOT>")  # CodeLlama ends an infill with <EOT> rather than eos
+HF_FILE_PATTERNS = (
+    "config.json",
+    "generation_config.json",
+    "*.safetensors",
+    "model.safetensors.index.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.model",
+    "added_tokens.json",
+    "chat_template.jinja",
+)
+
+
+class ExportError(TrainingError):
+    """The checkpoint cannot be exported, or its export failed validation; nothing was written."""
+
+
+# --- pure helpers -------------------------------------------------------------------------------------------
+
+
+def detect_fim(vocab: Mapping[str, int]) -> FimTokens | None:
+    """The FIM convention whose prefix/suffix/middle tokens are all in `vocab`, or None (no FIM support)."""
+    for convention in FIM_CONVENTIONS:
+        if all(token in vocab for token in (convention.prefix, convention.suffix, convention.middle)):
+            return FimTokens(
+                convention.format,
+                convention.prefix,
+                convention.suffix,
+                convention.middle,
+                file_separator=next((t for t in convention.file_separators if t in vocab), None),
+                repo_name=next((t for t in convention.repo_names if t in vocab), None),
+            )
+    return None
+
+
+def stop_tokens(eos_tokens: Sequence[str], fim: FimTokens | None, vocab: Mapping[str, int]) -> list[str]:
+    """Tokens after which a completion is over: eos, the file separator, CodeLlama's end-of-infill."""
+    candidates = [*eos_tokens, fim.file_separator if fim else None, *END_OF_INFILL_TOKENS]
+    return list(dict.fromkeys(token for token in candidates if token and token in vocab))
+
+
+def resolve_quantization(requested: str, providers: Sequence[str]) -> str:
+    """`auto` -> fp16 where onnxruntime has the CUDA provider, else int8; other choices pass through."""
+    if requested not in QUANTIZE_CHOICES:
+        raise ExportError(f"unknown quantization {requested!r}; choose one of {', '.join(QUANTIZE_CHOICES)}")
+    if requested != "auto":
+        return requested
+    return "fp16" if "CUDAExecutionProvider" in providers else "int8"
+
+
+def as_id_list(value: int | Sequence[int] | None) -> list[int]:
+    """A config's eos_token_id (None, an int or a list) as a list."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, int) else list(value)
+
+
+def context_length_of(config: Any) -> int:
+    """The positions a config's model accepts (the attribute name differs per family)."""
+    for name in ("max_position_embeddings", "n_positions", "n_ctx", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    raise ExportError(f"cannot tell the context length of this {config.model_type} config (no max_position_embeddings)")
+
+
+def empty_past_shape(dims: Sequence[int | str | None]) -> list[int]:
+    """The shape of an empty past key/value input: batch 1, every other symbolic dimension 0."""
+    return [1 if index == 0 else (dim if isinstance(dim, int) else 0) for index, dim in enumerate(dims)]
+
+
+def compare_logits(reference: Sequence[Any], candidate: Sequence[Any]) -> dict[str, float]:
+    """Max |reference - candidate|, max |reference| and the share of positions with the same argmax."""
+    import numpy as np
+
+    pairs = list(zip(reference, candidate, strict=True))
+    same_top1 = sum(int(np.sum(r.argmax(-1) == c.argmax(-1))) for r, c in pairs)
+    return {
+        "max_abs_logit_diff": max(float(np.max(np.abs(r - c))) for r, c in pairs),
+        "max_abs_logit": max(float(np.max(np.abs(r))) for r in reference),
+        "top1_agreement": same_top1 / sum(len(r) for r in reference),
+    }
+
+
+# --- the checkpoint ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Checkpoint:
+    """A checked Hugging Face checkpoint directory: config and fast tokenizer loaded."""
+
+    path: Path
+    config: Any
+    tokenizer: Any
+    generation_config: Any = None
+
+    @property
+    def family(self) -> str:
+        return self.config.model_type
+
+    @property
+    def architecture(self) -> str:
+        return (self.config.architectures or [f"{self.family}ForCausalLM"])[0]
+
+
+def open_checkpoint(hf_dir: Path) -> Checkpoint:
+    """Load the config and fast tokenizer of `hf_dir`; ExportError naming the problem when it is not usable."""
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    if not (hf_dir / "config.json").is_file():
+        raise ExportError(
+            f"{hf_dir} is not a Hugging Face checkpoint directory (no config.json) — "
+            "pass a directory written by `save_pretrained`"
+        )
+    try:
+        config = AutoConfig.from_pretrained(hf_dir, local_files_only=True)
+    except (ValueError, KeyError, OSError) as error:
+        raise ExportError(f"cannot read {hf_dir / 'config.json'}: {first_line(error)}") from error
+    check_supported(config.model_type)
+    if not any((hf_dir / name).is_file() for name in TOKENIZER_SOURCES):
+        raise ExportError(
+            f"missing tokenizer in {hf_dir} (no {TOKENIZER_FILE}) — save it there with `tokenizer.save_pretrained`"
+        )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(hf_dir, use_fast=True, local_files_only=True)
+    except (ValueError, KeyError, OSError, TypeError, AttributeError) as error:
+        raise ExportError(
+            f"no usable tokenizer in {hf_dir} ({first_line(error)}) — save one there with `tokenizer.save_pretrained`"
+        ) from error
+    if not getattr(tokenizer, "is_fast", False):
+        raise ExportError(f"the tokenizer in {hf_dir} has no fast (tokenizer.json) form — save a fast tokenizer there")
+    try:
+        generation_config = GenerationConfig.from_pretrained(hf_dir, local_files_only=True)
+    except OSError:
+        generation_config = None
+    return Checkpoint(hf_dir, config, tokenizer, generation_config)
+
+
+def check_supported(family: str) -> None:
+    """ExportError unless optimum (or our custom ONNX config) can export `family` with past key/values."""
+    import optimum.exporters.onnx.model_configs  # noqa: F401  (fills the exporter registry)
+    from optimum.exporters.tasks import TasksManager
+
+    if family in CUSTOM_ONNX_FAMILIES:
+        return
+    try:
+        tasks = TasksManager.get_supported_tasks_for_model_type(family, "onnx", library_name="transformers")
+    except KeyError:
+        tasks = {}
+    if TASK not in tasks:
+        raise ExportError(
+            f"unsupported architecture {family!r}: optimum cannot export it as a causal LM with past key/values "
+            "— use a gpt2, llama, qwen2, gpt_bigcode or starcoder2 checkpoint"
+        )
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def build_manifest(checkpoint: Checkpoint, quantization: str) -> Manifest:
+    """The manifest of `checkpoint`'s export (files and validation are filled in later)."""
+    tokenizer, config = checkpoint.tokenizer, checkpoint.config
+    vocab = tokenizer.get_vocab()
+    fim = detect_fim(vocab)
+    eos_tokens = [tokenizer.eos_token] if tokenizer.eos_token else []
+    stops = stop_tokens(eos_tokens, fim, vocab)
+    generation_eos = getattr(checkpoint.generation_config, "eos_token_id", None)
+    eos_ids = [*as_id_list(generation_eos), *as_id_list(config.eos_token_id), *(vocab[token] for token in stops)]
+    bos = tokenizer.bos_token_id
+    add_bos = bos is not None and tokenizer("x")["input_ids"][:1] == [bos]
+    return Manifest(
+        family=checkpoint.family,
+        architecture=checkpoint.architecture,
+        context_length=context_length_of(config),
+        eos_token_ids=list(dict.fromkeys(eos_ids)),
+        fim=fim,
+        bos_token_id=bos if add_bos else None,
+        stop_tokens=stops,
+        add_bos=add_bos,
+        quantization=quantization,
+        source=str(checkpoint.path.resolve()),
+        tools=tool_versions(),
+    )
+
+
+def tool_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape an export."""
+    versions = {}
+    for name in ("transformers", "optimum", "optimum-onnx", "onnxruntime", "onnxruntime-gpu", "onnx", "torch"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+# --- ONNX export and quantization ---------------------------------------------------------------------------
+
+
+def export_onnx(torch_model: Any, out_dir: Path) -> Path:
+    """optimum's text-generation-with-past export of `torch_model` into `out_dir`; returns the model.onnx path."""
+    import optimum.exporters.onnx.model_configs  # noqa: F401  (fills the exporter registry)
+    import torch
+    from optimum.exporters.onnx import onnx_export_from_model
+
+    custom = None
+    if torch_model.config.model_type in CUSTOM_ONNX_FAMILIES:
+        custom = {"model": custom_onnx_config(torch_model.config)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # expected for shape-dependent branches
+        onnx_export_from_model(
+            torch_model, out_dir, task=TASK, custom_onnx_configs=custom, do_validation=False, preprocessors=[]
+        )
+    return out_dir / ONNX_FILE
+
+
+def custom_onnx_config(config: Any) -> Any:
+    """Starcoder2's decoder has the Qwen2 interface (GQA, rotary positions), so Qwen2's ONNX config describes it."""
+    from optimum.exporters.onnx.model_configs import Qwen2OnnxConfig
+
+    return Qwen2OnnxConfig(config, task="text-generation", use_past=True, use_past_in_inputs=True)
+
+
+def quantize_onnx(source: Path, target: Path, quantization: str) -> None:
+    """Write `source` (an fp32 ONNX model) to `target` at `quantization`."""
+    if quantization == "none":
+        shutil.copyfile(source, target)
+    elif quantization == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+    else:
+        import onnx
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        # Inputs/outputs stay float32 so the runtime feeds every export the same way.
+        onnx.save(convert_float_to_float16(onnx.load(source), keep_io_types=True), target)
+
+
+# --- validation --------------------------------------------------------------------------------------------
+
+
+def validation_prompts(manifest: Manifest) -> list[str]:
+    """The prompts validation runs: plain code, plus a FIM prompt when the family has FIM tokens."""
+    prompts = list(VALIDATION_PROMPTS)
+    if manifest.fim:
+        prefix, suffix = FIM_VALIDATION
+        prompts.append(f"{manifest.fim.prefix}{prefix}{manifest.fim.suffix}{suffix}{manifest.fim.middle}")
+    return prompts
+
+
+def onnx_logits(session: Any, input_ids: Sequence[int]) -> Any:
+    """Logits [sequence, vocab] of one prompt run through an ONNX decoder with an empty past."""
+    import numpy as np
+
+    ids = np.asarray([input_ids], dtype=np.int64)
+    feeds = {}
+    for spec in session.get_inputs():
+        if spec.name == "input_ids":
+            feeds[spec.name] = ids
+        elif spec.name == "attention_mask":
+            feeds[spec.name] = np.ones_like(ids)
+        elif spec.name == "position_ids":
+            feeds[spec.name] = np.arange(ids.shape[1], dtype=np.int64)[None, :]
+        elif spec.name.startswith("past_key_values"):
+            dtype = np.float16 if spec.type == "tensor(float16)" else np.float32
+            feeds[spec.name] = np.zeros(empty_past_shape(spec.shape), dtype=dtype)
+        else:
+            raise ExportError(f"the ONNX graph has an unexpected input {spec.name!r}")
+    return session.run(["logits"], feeds)[0][0].astype(np.float32)
+
+
+def torch_greedy(torch_model: Any, input_ids: Sequence[int], eos_token_ids: list[int]) -> list[int]:
+    """PyTorch greedy continuation of `input_ids` (new tokens only), stopping at any of `eos_token_ids`."""
+    import torch
+
+    prompt = torch.tensor([list(input_ids)])
+    with torch.no_grad():
+        output = torch_model.generate(
+            prompt,
+            attention_mask=torch.ones_like(prompt),
+            max_new_tokens=GREEDY_TOKENS,
+            do_sample=False,
+            eos_token_id=eos_token_ids,
+            pad_token_id=eos_token_ids[0] if eos_token_ids else 0,
+        )
+    return output[0, prompt.shape[1] :].tolist()
+
+
+def onnx_greedy(session: Any, input_ids: Sequence[int], eos_token_ids: list[int]) -> list[int]:
+    """ONNX greedy continuation, recomputing the whole sequence per token (simple and independent of the runtime)."""
+    ids, new = list(input_ids), []
+    for _ in range(GREEDY_TOKENS):
+        token = int(onnx_logits(session, ids)[-1].argmax())
+        new.append(token)
+        ids.append(token)
+        if token in eos_token_ids:
+            break
+    return new
+
+
+def validate(torch_model: Any, onnx_path: Path, manifest: Manifest, tokenizer: Any) -> dict[str, Any]:
+    """Compare the ONNX model with the PyTorch model; the `validation` record, or ExportError when it fails."""
+    import onnxruntime
+    import torch
+
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=validation_providers())
+    prompts = [tokenizer(text)["input_ids"] for text in validation_prompts(manifest)]
+    with torch.no_grad():
+        reference = [torch_model(torch.tensor([ids])).logits[0].float().numpy() for ids in prompts]
+    candidate = [onnx_logits(session, ids) for ids in prompts]
+    comparison = compare_logits(reference, candidate)
+    difference = comparison["max_abs_logit_diff"]
+    tolerance = RELATIVE_TOLERANCE[manifest.quantization] * max(comparison["max_abs_logit"], 1.0)
+    greedy_identical = all(
+        torch_greedy(torch_model, ids, manifest.eos_token_ids) == onnx_greedy(session, ids, manifest.eos_token_ids)
+        for ids in prompts
+    )
+    record = {"prompts": len(prompts), **comparison, "tolerance": tolerance, "greedy_identical": greedy_identical}
+    if difference > tolerance:
+        raise ExportError(
+            f"validation failed: ONNX logits differ from PyTorch by {difference:.3g} (tolerance {tolerance:.3g}, "
+            f"{manifest.quantization}) — nothing was written; try --quantize none"
+        )
+    if manifest.quantization == "none" and not greedy_identical:
+        raise ExportError("validation failed: ONNX greedy tokens differ from PyTorch's — nothing was written")
+    return record
+
+
+def validation_providers() -> list[str]:
+    """CUDA first when onnxruntime has it (fp16 exports are meant for it), then CPU."""
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+# --- assembling and publishing ------------------------------------------------------------------------------
+
+
+def copy_checkpoint(hf_dir: Path, target: Path) -> None:
+    """Copy the weights, config and tokenizer files of `hf_dir` into `target` (for further fine-tuning)."""
+    target.mkdir()
+    for pattern in HF_FILE_PATTERNS:
+        for path in sorted(hf_dir.glob(pattern)):
+            shutil.copy2(path, target / path.name)
+
+
+def write_tokenizer(checkpoint: Checkpoint, target: Path) -> None:
+    """The checkpoint's tokenizer.json, or the fast tokenizer's serialisation when the checkpoint has none."""
+    source = checkpoint.path / TOKENIZER_FILE
+    if source.is_file():
+        shutil.copyfile(source, target)
+    else:
+        checkpoint.tokenizer.backend_tokenizer.save(str(target))
+
+
+def publish(staging: Path, out_dir: Path, overwrite: bool) -> None:
+    """Rename the finished `staging` directory to `out_dir` (replacing an existing one only when `overwrite`)."""
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        return
+    if not overwrite:
+        raise ExportError(f"{out_dir} already exists — choose another --out or pass --force to replace it")
+    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    os.rename(out_dir, retired / out_dir.name)
+    os.rename(staging, out_dir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def export_model(
+    hf_dir: Path | str,
+    out_dir: Path | str,
+    quantize: str = "auto",
+    keep_hf: bool = False,
+    overwrite: bool = False,
+) -> Manifest:
+    """Export the checkpoint `hf_dir` to the model directory `out_dir` (see the module docstring).
+
+    `quantize`: none | int8 | fp16 | auto (fp16 with a CUDA onnxruntime, else int8). `keep_hf` also copies the
+    checkpoint into `out_dir/hf`. Raises ExportError (nothing written) for bad input or a failed validation.
+    """
+    import onnxruntime
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    hf_dir, out_dir = Path(hf_dir), Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise ExportError(f"{out_dir} already exists — choose another --out or pass --force to replace it")
+    checkpoint = open_checkpoint(hf_dir)
+    quantization = resolve_quantization(quantize, onnxruntime.get_available_providers())
+    manifest = build_manifest(checkpoint, quantization)
+    torch_model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32, local_files_only=True).eval()
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model directory is readable like any other
+    try:
+        fp32_path = export_onnx(torch_model, staging / "onnx")
+        quantize_onnx(fp32_path, staging / ONNX_FILE, quantization)
+        shutil.rmtree(staging / "onnx")
+        write_tokenizer(checkpoint, staging / TOKENIZER_FILE)
+        manifest.validation = validate(torch_model, staging / ONNX_FILE, manifest, checkpoint.tokenizer)
+        if keep_hf:
+            copy_checkpoint(hf_dir, staging / "hf")
+        manifest.record_files(staging).write(staging)
+        publish(staging, out_dir, overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+
+# --- command line ------------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `codegen-train export`."""
+    parser.add_argument("hf_dir", type=Path, metavar="HF_DIR", help="Hugging Face checkpoint directory")
+    parser.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR", help="model directory to write")
+    parser.add_argument(
+        "--quantize",
+        choices=QUANTIZE_CHOICES,
+        default="auto",
+        help="int8 (CPU), fp16 (CUDA) or none; auto = fp16 with a CUDA onnxruntime, else int8",
+    )
+    parser.add_argument("--keep-hf", action="store_true", help="also copy the checkpoint to MODEL_DIR/hf")
+    parser.add_argument("--force", action="store_true", help="replace MODEL_DIR if it exists")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export and print a one-line summary."""
+    manifest = export_model(args.hf_dir, args.out, quantize=args.quantize, keep_hf=args.keep_hf, overwrite=args.force)
+    fim = manifest.fim.format if manifest.fim else "none"
+    validation = manifest.validation
+    print(
+        f"exported {manifest.architecture} to {args.out} (quantization {manifest.quantization}, FIM {fim}; "
+        f"max |logit diff| {validation['max_abs_logit_diff']:.3g} <= {validation['tolerance']:.3g}, "
+        f"greedy identical: {validation['greedy_identical']})"
+    )
+    return 0
