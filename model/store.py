@@ -46,8 +46,8 @@ class ModelStore:
     def publish(self, source_dir: Path | str, activate: bool = True) -> str:
         """Copy a verified model directory in as a new version (and make it current); returns the version."""
         manifest = read_verified(source_dir)
-        version = f"{time.strftime('%Y%m%d-%H%M%S')}-{manifest.files['model.onnx'][:8]}"
         self.versions_dir.mkdir(parents=True, exist_ok=True)
+        version = self._new_version_name(manifest.files["model.onnx"][:8])
         staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=self.versions_dir))
         try:
             shutil.copytree(source_dir, staging, dirs_exist_ok=True)
@@ -94,6 +94,12 @@ class ModelStore:
         if not self.versions_dir.is_dir():
             return []
         return sorted(p.name for p in self.versions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def _new_version_name(self, digest: str) -> str:
+        """`<date>-<time>-<model hash>`, sortable by publication time, with a counter if the name is taken."""
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{digest}"
+        names = (base if n == 0 else f"{base}-{n}" for n in range(len(self.list()) + 1))
+        return next(name for name in names if not (self.versions_dir / name).exists())
 
     def _version_path(self, version: str) -> Path:
         path = self.versions_dir / version
