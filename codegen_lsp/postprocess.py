@@ -12,6 +12,7 @@ _CLOSERS = frozenset(_OPEN_TO_CLOSE.values())
 _REPEATED_TAIL = re.compile(r"(.{1,40}?)\1{3,}$", re.DOTALL)
 MIN_REPEATED_CHARS = 16
 MAX_REPEATED_LINE_BLOCK = 4
+SPACES_PER_TAB = 4
 
 
 def _cut_block(text: str, context: CompletionContext) -> str:
@@ -73,7 +74,6 @@ def trim_suffix_overlap(text: str, suffix: str) -> str:
     ending in ``a`` is not cut because the suffix happens to start with ``a``.
     """
     body = text.rstrip()
-    suffix = suffix.lstrip(" \t")
     for size in range(min(len(body), len(suffix)), 0, -1):
         head = suffix[:size]
         reaches_line_end = size == len(suffix) or suffix[size] == "\n"
@@ -102,32 +102,19 @@ def drop_duplicate_closers(text: str, line_suffix: str) -> str:
 
 
 def match_indentation(text: str, indent_unit: str) -> str:
-    """Rewrite the leading whitespace of continuation lines in the document's style (tabs or N spaces)."""
+    """Rewrite the leading whitespace of continuation lines in the document's style when the model used the
+    other one (tabs vs spaces; a tab counts SPACES_PER_TAB columns)."""
     lines = text.split("\n")
-    source_unit = _indent_unit_of(lines[1:])
-    if source_unit is None or source_unit == indent_unit:
+    wrong = " " if indent_unit == "\t" else "\t"
+    if not any(line.startswith(wrong) for line in lines[1:]):
         return text
-    step = 4 if source_unit == "\t" else len(source_unit)
     converted = [lines[0]]
     for line in lines[1:]:
         body = line.lstrip(" \t")
-        levels, extra = divmod(len(line[: len(line) - len(body)].expandtabs(step)), step)
-        converted.append(indent_unit * levels + " " * extra + body)
+        columns = len(line[: len(line) - len(body)].expandtabs(SPACES_PER_TAB))
+        levels, extra = divmod(columns, SPACES_PER_TAB)
+        converted.append(indent_unit * levels + " " * extra + body if line.strip() else "")
     return "\n".join(converted)
-
-
-def _indent_unit_of(lines: list[str]) -> str | None:
-    indents = [line[: len(line) - len(line.lstrip(" \t"))] for line in lines if line.strip()]
-    if any(indent.startswith("\t") for indent in indents):
-        return "\t"
-    widths = sorted({len(indent) for indent in indents if indent})
-    if not widths:
-        return None
-    step = widths[0]
-    for width in widths[1:]:
-        while width % step:
-            step, width = width % step, step
-    return " " * step
 
 
 def finalize(text: str, context: CompletionContext) -> str | None:

@@ -47,4 +47,8 @@ def create_server() -> CodegenServer:
     def on_toggle(ls: CodegenServer, *args):
         return commands.toggle(ls, *args)
 
+    @server.command(commands.DEBUG_DOCUMENT)
+    def on_debug_document(ls: CodegenServer, uri: str):
+        return commands.debug_document(ls, uri)
+
     return server

@@ -1,4 +1,4 @@
-"""workspace/executeCommand: codegen.reloadModel, codegen.status, codegen.toggle."""
+"""workspace/executeCommand: codegen.reloadModel, codegen.status, codegen.toggle, codegen.debugDocument."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from ..core import CodegenServer
 RELOAD_MODEL = "codegen.reloadModel"
 STATUS = "codegen.status"
 TOGGLE = "codegen.toggle"
+DEBUG_DOCUMENT = "codegen.debugDocument"
 
 
 async def reload_model(server: CodegenServer, *_) -> dict:
@@ -20,3 +21,10 @@ def status(server: CodegenServer, *_) -> dict:
 
 def toggle(server: CodegenServer, *_) -> dict:
     return {"enabled": server.toggle()}
+
+
+def debug_document(server: CodegenServer, uri: str) -> dict:
+    """The server's copy of a document (to check sync); only with the `debug.logDocuments` setting on."""
+    if not server.settings.debug.log_documents:
+        raise ValueError("codegen.debugDocument needs the setting codegen.debug.logDocuments = true")
+    return {"text": server.workspace.get_text_document(uri).source}
