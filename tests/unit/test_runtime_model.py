@@ -1,0 +1,208 @@
+"""The runtime on tiny exported models: parity, prefix reuse, streaming, stops, cancellation, errors."""
+
+import itertools
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import model
+from model import ModelError, generate
+from model.generate import IncrementalDetokenizer, Request
+from model.store import ModelStore
+
+FAMILIES = ("gpt2", "llama", "qwen2", "gpt_bigcode", "starcoder2")
+PROMPT = "import os\n\n\nclass Reader:\n    def __init__(self, path):\n        self.path = path\n\n    def read(self):\n"
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model):
+    """The default tiny model, loaded once on CPU."""
+    return model.load(tiny_model, device="cpu")
+
+
+@pytest.fixture
+def fresh(tiny):
+    """The tiny model with an empty prefix cache."""
+    tiny.decoder.cache.clear()
+    return tiny
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_greedy_matches_transformers_and_prefix_reuse_matches_cold(family, tiny_model_dir, tiny_hf_checkpoint):
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForCausalLM
+
+    loaded = model.load(tiny_model_dir(family), device="cpu")
+    cold = loaded.generate_detailed(PROMPT, max_new_tokens=16)
+    ids = loaded.tokenize(PROMPT)
+    reference = AutoModelForCausalLM.from_pretrained(tiny_hf_checkpoint(family)).eval()
+    with torch.no_grad():
+        expected = reference.generate(
+            torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long), max_new_tokens=16,
+            do_sample=False, eos_token_id=sorted(loaded.end_ids), pad_token_id=loaded.manifest.eos_token_ids[0],
+        )[0, len(ids):].tolist()
+    assert cold.token_ids == [t for t in expected if t not in loaded.end_ids]
+    assert cold.reused_tokens == 0
+
+    typed = PROMPT + "        with open(self.path) as f"
+    warm = loaded.generate_detailed(typed, max_new_tokens=16)
+    loaded.decoder.cache.clear()
+    typed_cold = loaded.generate_detailed(typed, max_new_tokens=16)
+    assert warm.reused_tokens > len(ids) // 2
+    assert warm.token_ids == typed_cold.token_ids and warm.text == typed_cold.text
+
+
+def test_same_prompt_twice_reuses_all_but_one_token(fresh):
+    first = fresh.generate_detailed(PROMPT, max_new_tokens=8)
+    second = fresh.generate_detailed(PROMPT, max_new_tokens=8)
+    assert second.reused_tokens == second.prompt_tokens - 1
+    assert second.token_ids == first.token_ids
+
+
+def test_streamed_pieces_make_up_the_text(fresh):
+    pieces = []
+    result = fresh.generate_detailed(PROMPT, max_new_tokens=24, on_token=pieces.append)
+    assert "".join(pieces) == result.text and len(pieces) > 1
+    assert result.finish_reason == "length" and len(result.token_ids) == 24
+    assert result.first_token_s is not None and 0 < result.first_token_s <= result.total_s
+
+
+def test_cancel_from_the_stream_stops_within_one_token(fresh):
+    reference = fresh.generate_detailed(PROMPT, max_new_tokens=20)
+    detokenizer = IncrementalDetokenizer(fresh.tokenizer)
+    streamed = list(itertools.accumulate(bool(detokenizer.add(token)) for token in reference.token_ids))
+    tokens_at_second_piece = streamed.index(2) + 1
+    cancel = threading.Event()
+    pieces = []
+
+    def on_token(piece):
+        pieces.append(piece)
+        if len(pieces) == 2:
+            cancel.set()
+
+    result = fresh.generate_detailed(PROMPT, max_new_tokens=20, on_token=on_token, cancel=cancel)
+    assert result.finish_reason == "cancelled"
+    assert result.token_ids == reference.token_ids[:tokens_at_second_piece]
+    assert len(pieces) == 2 and "".join(pieces) == result.text
+
+
+def test_cancel_is_checked_once_between_tokens(fresh):
+    checks = []
+
+    def cancel():
+        checks.append(True)
+        return len(checks) == 3  # before the prompt, after token 1, after token 2
+
+    result = fresh.generate_detailed(PROMPT, max_new_tokens=20, cancel=cancel)
+    assert result.finish_reason == "cancelled" and len(result.token_ids) == 2
+
+
+def test_cancelled_before_start_runs_nothing(fresh):
+    cancel = threading.Event()
+    cancel.set()
+    result = fresh.generate_detailed(PROMPT, cancel=cancel)
+    assert (result.text, result.token_ids, result.finish_reason, result.first_token_s) == ("", [], "cancelled", None)
+    assert len(fresh.decoder.cache) == 0
+
+
+def test_stop_string_ends_the_text_before_it_and_is_never_streamed(fresh):
+    full = fresh.generate(PROMPT, max_new_tokens=24)
+    marker = full.strip()[3:6]
+    assert marker and marker in full
+    pieces = []
+    result = fresh.generate_detailed(PROMPT, max_new_tokens=24, stop=[marker], on_token=pieces.append)
+    assert result.finish_reason == "stop"
+    assert result.text == full[: full.index(marker)]
+    assert "".join(pieces) == result.text
+
+
+def test_stop_callable_sees_the_text_so_far(fresh):
+    full = fresh.generate(PROMPT, max_new_tokens=24)
+    seen = []
+
+    def stop(text):
+        seen.append(text)
+        return len(text) >= 5
+
+    result = fresh.generate_detailed(PROMPT, max_new_tokens=24, stop=stop)
+    assert result.finish_reason == "stop"
+    assert len(result.text) >= 5 and full.startswith(result.text) and seen[-1] == result.text
+
+
+def test_end_token_finishes_with_eos(fresh):
+    tokens = fresh.tokenize(PROMPT)
+    first = fresh.generate_detailed(PROMPT, max_new_tokens=1).token_ids[0]
+    result = generate.run(fresh.decoder, fresh.tokenizer, tokens, {first}, Request(max_new_tokens=10))
+    assert (result.finish_reason, result.token_ids, result.text) == ("eos", [], "")
+
+
+def test_sampling_is_reproducible_with_a_seed(fresh):
+    def sample(seed):
+        return fresh.generate_detailed(PROMPT, max_new_tokens=16, temperature=1.5, top_p=0.95, seed=seed).token_ids
+
+    assert sample(1) == sample(1)
+    assert any(sample(seed) != sample(1) for seed in (2, 3, 4))
+
+
+def test_long_prompt_is_cut_from_the_left_to_fit_the_context(fresh):
+    context = fresh.manifest.context_length
+    long_prompt = "x = 1\n" * context
+    result = fresh.generate_detailed(long_prompt, max_new_tokens=16)
+    assert result.prompt_tokens == context - 16
+    assert len(result.token_ids) == 16
+
+
+def test_fim_prompt_uses_the_manifest_tokens_and_fits_a_budget(fresh):
+    fim = fresh.manifest.fim
+    prompt = fresh.fim_prompt("def f(x):\n    return ", "\n\nprint(f(2))\n", path="a.py")
+    assert prompt.startswith(f"{fim.file_separator}a.py\n{fim.prefix}") and prompt.endswith(fim.middle)
+    cut = fresh.fim_prompt("a = 1\n" * 500 + "b = ", "", max_tokens=50)
+    assert fresh.count_tokens(cut) <= 50 + 3 and cut.endswith(f"b = {fim.suffix}{fim.middle}")
+
+
+def test_int8_model_generates(tiny_model_dir):
+    loaded = model.load(tiny_model_dir("llama", "int8"), device="cpu")
+    assert loaded.manifest.quantization == "int8"
+    assert len(loaded.generate_detailed(PROMPT, max_new_tokens=8).token_ids) == 8
+
+
+def test_load_through_a_store(tiny_model, tmp_path):
+    store = ModelStore(tmp_path / "store")
+    store.publish(tiny_model)
+    loaded = model.load(store.root, device="cpu")
+    assert loaded.path == store.current_path() and loaded.generate(PROMPT, max_new_tokens=4)
+
+
+def test_missing_model_names_the_export_command(tmp_path):
+    with pytest.raises(ModelError, match="model not found at .*codegen-train export"):
+        model.load(tmp_path / "nowhere")
+
+
+def test_truncated_onnx_file_is_reported_as_corrupt(tiny_model, tmp_path):
+    copy = shutil.copytree(tiny_model, tmp_path / "copy")
+    data = (copy / "model.onnx").read_bytes()
+    (copy / "model.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="corrupt: model.onnx"):
+        model.load(copy)
+
+
+def test_missing_tokenizer_is_reported_as_incomplete(tiny_model, tmp_path):
+    copy = shutil.copytree(tiny_model, tmp_path / "copy")
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(ModelError, match="incomplete: tokenizer.json is missing"):
+        model.load(copy)
+
+
+def test_runtime_never_imports_torch(tiny_model):
+    script = (
+        "import sys, model\n"
+        f"m = model.load({str(tiny_model)!r}, device='auto')\n"
+        "m.generate(m.fim_prompt('def f(', ')'), max_new_tokens=4)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "print('ok')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0 and completed.stdout.strip() == "ok", completed.stderr
