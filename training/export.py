@@ -133,11 +133,6 @@ def context_length_of(config: Any) -> int:
     raise ExportError(f"cannot tell the context length of this {config.model_type} config (no max_position_embeddings)")
 
 
-def empty_past_shape(dims: Sequence[int | str | None]) -> list[int]:
-    """The shape of an empty past key/value input: batch 1, every other symbolic dimension 0."""
-    return [1 if index == 0 else (dim if isinstance(dim, int) else 0) for index, dim in enumerate(dims)]
-
-
 def compare_logits(reference: Sequence[Any], candidate: Sequence[Any]) -> dict[str, float]:
     """Max |reference - candidate|, max |reference| and the share of positions with the same argmax."""
     import numpy as np
@@ -320,29 +315,19 @@ def validation_prompts(manifest: Manifest) -> list[str]:
     return prompts
 
 
-def onnx_logits(session: Any, input_ids: Sequence[int]) -> Any:
-    """Logits [sequence, vocab] of one prompt run through an ONNX decoder with an empty past."""
+def all_logits(runtime: Any, input_ids: Sequence[int]) -> Any:
+    """Logits [sequence, vocab] of every position of one prompt, run through the runtime's graph from an empty past."""
     import numpy as np
 
-    ids = np.asarray([input_ids], dtype=np.int64)
-    feeds = {}
-    for spec in session.get_inputs():
-        if spec.name == "input_ids":
-            feeds[spec.name] = ids
-        elif spec.name == "attention_mask":
-            feeds[spec.name] = np.ones_like(ids)
-        elif spec.name == "position_ids":
-            feeds[spec.name] = np.arange(ids.shape[1], dtype=np.int64)[None, :]
-        elif spec.name.startswith("past_key_values"):
-            dtype = np.float16 if spec.type == "tensor(float16)" else np.float32
-            feeds[spec.name] = np.zeros(empty_past_shape(spec.shape), dtype=dtype)
-        else:
-            raise ExportError(f"the ONNX graph has an unexpected input {spec.name!r}")
-    return session.run(["logits"], feeds)[0][0].astype(np.float32)
+    graph, session = runtime.decoder.graph, runtime.decoder.session
+    feed = {**graph.feed(input_ids, 0), **{past.name: array for past, array in zip(graph.past, graph.empty_past())}}
+    return session.run(["logits"], feed)[0][0].astype(np.float32)
 
 
-def torch_greedy(torch_model: Any, input_ids: Sequence[int], eos_token_ids: list[int]) -> list[int]:
-    """PyTorch greedy continuation of `input_ids` (new tokens only), stopping at any of `eos_token_ids`."""
+def torch_greedy(
+    torch_model: Any, input_ids: Sequence[int], end_ids: list[int], max_new_tokens: int = GREEDY_TOKENS
+) -> list[int]:
+    """PyTorch greedy continuation of `input_ids`, up to (not including) the first of `end_ids`."""
     import torch
 
     prompt = torch.tensor([list(input_ids)])
@@ -350,60 +335,52 @@ def torch_greedy(torch_model: Any, input_ids: Sequence[int], eos_token_ids: list
         output = torch_model.generate(
             prompt,
             attention_mask=torch.ones_like(prompt),
-            max_new_tokens=GREEDY_TOKENS,
+            max_new_tokens=max_new_tokens,
             do_sample=False,
-            eos_token_id=eos_token_ids,
-            pad_token_id=eos_token_ids[0] if eos_token_ids else 0,
+            eos_token_id=end_ids,
+            pad_token_id=end_ids[0] if end_ids else 0,
         )
-    return output[0, prompt.shape[1] :].tolist()
+    tokens = output[0, prompt.shape[1] :].tolist()
+    return tokens[:-1] if tokens and tokens[-1] in end_ids else tokens
 
 
-def onnx_greedy(session: Any, input_ids: Sequence[int], eos_token_ids: list[int]) -> list[int]:
-    """ONNX greedy continuation, recomputing the whole sequence per token (simple and independent of the runtime)."""
-    ids, new = list(input_ids), []
-    for _ in range(GREEDY_TOKENS):
-        token = int(onnx_logits(session, ids)[-1].argmax())
-        new.append(token)
-        ids.append(token)
-        if token in eos_token_ids:
-            break
-    return new
-
-
-def validate(torch_model: Any, onnx_path: Path, manifest: Manifest, tokenizer: Any) -> dict[str, Any]:
-    """Compare the ONNX model with the PyTorch model; the `validation` record, or ExportError when it fails."""
-    import onnxruntime
+def validate(torch_model: Any, staging: Path, manifest: Manifest, tokenizer: Any) -> dict[str, Any]:
+    """Compare the runtime on the staged export with PyTorch; the `validation` record, or ExportError."""
     import torch
 
-    session = onnxruntime.InferenceSession(str(onnx_path), providers=validation_providers())
-    prompts = [tokenizer(text)["input_ids"] for text in validation_prompts(manifest)]
+    import model
+
+    try:
+        runtime = model.load(staging)
+    except model.ModelError as error:
+        raise ExportError(f"validation failed: the runtime cannot load the export ({error})") from error
+    texts = validation_prompts(manifest)
+    prompts = [tokenizer(text)["input_ids"] for text in texts]
     with torch.no_grad():
         reference = [torch_model(torch.tensor([ids])).logits[0].float().numpy() for ids in prompts]
-    candidate = [onnx_logits(session, ids) for ids in prompts]
-    comparison = compare_logits(reference, candidate)
+    comparison = compare_logits(reference, [all_logits(runtime, ids) for ids in prompts])
     difference = comparison["max_abs_logit_diff"]
     tolerance = RELATIVE_TOLERANCE[manifest.quantization] * max(comparison["max_abs_logit"], 1.0)
+    end_ids = sorted(runtime.end_ids)
     greedy_identical = all(
-        torch_greedy(torch_model, ids, manifest.eos_token_ids) == onnx_greedy(session, ids, manifest.eos_token_ids)
-        for ids in prompts
+        torch_greedy(torch_model, ids, end_ids) == runtime.generate_detailed(text, max_new_tokens=GREEDY_TOKENS).token_ids
+        for ids, text in zip(prompts, texts)
     )
-    record = {"prompts": len(prompts), **comparison, "tolerance": tolerance, "greedy_identical": greedy_identical}
+    record = {
+        "prompts": len(prompts),
+        **comparison,
+        "tolerance": tolerance,
+        "greedy_identical": greedy_identical,
+        "device": runtime.device,
+    }
     if difference > tolerance:
         raise ExportError(
             f"validation failed: ONNX logits differ from PyTorch by {difference:.3g} (tolerance {tolerance:.3g}, "
             f"{manifest.quantization}) — nothing was written; try --quantize none"
         )
     if manifest.quantization == "none" and not greedy_identical:
-        raise ExportError("validation failed: ONNX greedy tokens differ from PyTorch's — nothing was written")
+        raise ExportError("validation failed: the runtime's greedy tokens differ from PyTorch's — nothing was written")
     return record
-
-
-def validation_providers() -> list[str]:
-    """CUDA first when onnxruntime has it (fp16 exports are meant for it), then CPU."""
-    import onnxruntime
-
-    available = onnxruntime.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
 # --- assembling and publishing ------------------------------------------------------------------------------
@@ -471,10 +448,11 @@ def export_model(
         quantize_onnx(fp32_path, staging / ONNX_FILE, quantization)
         shutil.rmtree(staging / "onnx")
         write_tokenizer(checkpoint, staging / TOKENIZER_FILE)
-        manifest.validation = validate(torch_model, staging / ONNX_FILE, manifest, checkpoint.tokenizer)
+        manifest.record_files(staging).write(staging)
+        manifest.validation = validate(torch_model, staging, manifest, checkpoint.tokenizer)
+        manifest.write(staging)
         if keep_hf:
             copy_checkpoint(hf_dir, staging / "hf")
-        manifest.record_files(staging).write(staging)
         publish(staging, out_dir, overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

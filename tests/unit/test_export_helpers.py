@@ -10,7 +10,6 @@ from training.export import (
     compare_logits,
     context_length_of,
     detect_fim,
-    empty_past_shape,
     resolve_quantization,
     stop_tokens,
 )
@@ -95,11 +94,6 @@ def test_context_length_reads_the_family_specific_attribute():
     assert context_length_of(_Config(n_positions=1024)) == 1024
     with pytest.raises(ExportError, match="context length"):
         context_length_of(_Config())
-
-
-def test_empty_past_shape_has_batch_one_and_zero_length():
-    assert empty_past_shape(["batch_size", 2, "past_sequence_length", 16]) == [1, 2, 0, 16]
-    assert empty_past_shape(["batch_size", "past_sequence_length", 32]) == [1, 0, 32]
 
 
 def test_compare_logits_reports_difference_scale_and_argmax_agreement():

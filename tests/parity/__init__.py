@@ -1,0 +1,1 @@
+"""Runtime vs transformers parity on every supported family."""
