@@ -376,7 +376,10 @@ local function fallback(key, bufnr)
   if previous.callback then
     return function()
       local keys = previous.callback()
-      return previous.expr == 1 and keys or ''
+      if previous.expr ~= 1 or type(keys) ~= 'string' then
+        return ''
+      end
+      return previous.replace_keycodes == 1 and vim.keycode(keys) or keys
     end
   end
   return function()
@@ -393,10 +396,23 @@ local ACTIONS = {
   prev = function(bufnr) return backend().cycle(bufnr, -1) end,
 }
 
+local mapped_buffers = {}
+
 --- Start ghost text for `bufnr` served by `client`, with the configured insert-mode keys.
 function M.attach(client, bufnr)
   local options = require('codegen_lsp.config').get()
   backend().attach(client, bufnr, options.settings.debounceMs)
+  if mapped_buffers[bufnr] then
+    return
+  end
+  mapped_buffers[bufnr] = true
+  vim.api.nvim_create_autocmd('BufWipeout', {
+    buffer = bufnr,
+    once = true,
+    callback = function()
+      mapped_buffers[bufnr] = nil
+    end,
+  })
   for action, key in pairs(options.keymaps) do
     if key then
       local otherwise = fallback(key, bufnr)
