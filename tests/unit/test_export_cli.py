@@ -9,7 +9,7 @@ import pytest
 
 from model.manifest import Manifest, file_sha256
 from training import export
-from training.cli import main
+from training.cli import SUBCOMMANDS, main, subcommand_module
 
 
 def run_cli(capsys, *argv):
@@ -119,3 +119,9 @@ def test_help_does_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout.replace("'", '"')) == []
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
+def test_every_subcommand_module_defines_add_arguments_and_run(name):
+    module = subcommand_module(name)
+    assert callable(module.add_arguments) and callable(module.run)
