@@ -20,6 +20,7 @@ from training.config import TrainConfig
 from training.fim import fim_transform
 
 CHECKPOINT = "checkpoint.pt"
+BEST_WEIGHTS = "best_weights.pt"  # written with keep_best=True: the weights at the best validation loss
 
 
 class PackedBatches:
@@ -83,6 +84,34 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig,
     return torch.optim.AdamW(param_groups, lr=config.learning_rate, betas=(0.9, config.beta2))
 
 
+def distributed_rank_and_size() -> tuple[int, int]:
+    """(rank, world size) of a torchrun / accelerate launch (torch.distributed initialised), else (0, 1)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def all_ranks_max(value: float) -> float:
+    """The largest `value` over the ranks of a distributed run (so that every rank takes the same decisions)."""
+    if distributed_rank_and_size()[1] == 1:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64)
+    torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
+    return float(tensor.item())
+
+
+def unwrapped(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DistributedDataParallel wrapper (or the model itself)."""
+    return getattr(model, "module", model)
+
+
+def save_atomically(payload: dict, path: Path) -> None:
+    """torch.save to `path` via a temporary file: a kill during the write leaves the previous file intact."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
 def autocast(config: TrainConfig, device: torch.device):
     dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast(device.type, dtype=dtype, enabled=config.bf16)
@@ -111,27 +140,31 @@ def next_token_loss(model: torch.nn.Module, data: torch.Tensor) -> torch.Tensor:
 def save_checkpoint(out_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                     state: TrainState, config: TrainConfig) -> None:
     """Write atomically: a kill during the write leaves the previous checkpoint intact."""
-    tmp = out_dir / (CHECKPOINT + ".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "state": state.__dict__, "config": config.to_dict()}, tmp)
-    os.replace(tmp, out_dir / CHECKPOINT)
+    save_atomically({"model": unwrapped(model).state_dict(), "optimizer": optimizer.state_dict(),
+                     "state": state.__dict__, "config": config.to_dict()}, out_dir / CHECKPOINT)
 
 
 def load_checkpoint(out_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> TrainState:
     payload = torch.load(out_dir / CHECKPOINT, map_location="cpu", weights_only=False)
-    model.load_state_dict(payload["model"])
+    unwrapped(model).load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     return TrainState(**payload["state"])
 
 
 def train(model: torch.nn.Module, train_batches: PackedBatches, val_batches: PackedBatches, config: TrainConfig,
           out_dir: Path, resume: bool = False, patience: int | None = None,
-          lr_scale: Callable[[str], float] = lambda name: 1.0, log: Callable[[str], None] = print) -> TrainState:
+          lr_scale: Callable[[str], float] = lambda name: 1.0, log: Callable[[str], None] = print,
+          keep_best: bool = False) -> TrainState:
     """Train until max_steps, the time budget, or (with `patience`) no validation improvement; return the state.
 
-    Checkpoints go to `out_dir/checkpoint.pt`; `resume=True` continues from it.
+    Checkpoints go to `out_dir/checkpoint.pt`; `resume=True` continues from it. With `keep_best`, the weights at
+    the best validation loss are kept in `out_dir/best_weights.pt`. Under torchrun (torch.distributed initialised,
+    `model` wrapped in DistributedDataParallel) each rank trains on its own batches and rank 0 writes the files.
     """
     torch.manual_seed(config.seed)
+    rank, world = distributed_rank_and_size()
+    if rank != 0:
+        log = lambda message: None  # noqa: E731
     device = next(model.parameters()).device
     optimizer = make_optimizer(model, config, lr_scale)
     state = TrainState()
@@ -140,8 +173,9 @@ def train(model: torch.nn.Module, train_batches: PackedBatches, val_batches: Pac
         log(f"resumed from step {state.step} ({state.elapsed / 60:.1f} min trained)")
     out_dir.mkdir(parents=True, exist_ok=True)
     budget = config.minutes * 60 if config.minutes else None
-    tokens_per_step = config.batch_size * config.grad_accum * config.block_size
-    bar = tqdm(total=config.max_steps, initial=state.step, unit="step", dynamic_ncols=True, mininterval=2.0)
+    tokens_per_step = config.batch_size * config.grad_accum * config.block_size * world
+    bar = tqdm(total=config.max_steps, initial=state.step, unit="step", dynamic_ncols=True, mininterval=2.0,
+               disable=rank != 0)
     last_checkpoint = time.monotonic()
     model.train()
     stop_reason = "max_steps"
@@ -154,7 +188,7 @@ def train(model: torch.nn.Module, train_batches: PackedBatches, val_batches: Pac
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
         for micro in range(config.grad_accum):
-            data = train_batches.batch(state.step * config.grad_accum + micro).to(device)
+            data = train_batches.batch((state.step * config.grad_accum + micro) * world + rank).to(device)
             with autocast(config, device):
                 loss = next_token_loss(model, data) / config.grad_accum
             loss.backward()
@@ -163,7 +197,7 @@ def train(model: torch.nn.Module, train_batches: PackedBatches, val_batches: Pac
         optimizer.zero_grad(set_to_none=True)
         state.step += 1
         state.tokens += tokens_per_step
-        step_seconds = time.monotonic() - started
+        step_seconds = all_ranks_max(time.monotonic() - started)
         state.elapsed += step_seconds
         train_loss = loss.item() * config.grad_accum
         remaining = (budget - state.elapsed) if budget else step_seconds * (config.max_steps - state.step)
@@ -171,25 +205,28 @@ def train(model: torch.nn.Module, train_batches: PackedBatches, val_batches: Pac
         bar.set_postfix_str(f"loss {train_loss:.3f} lr {lr:.2e} {tokens_per_step / step_seconds:,.0f} tok/s "
                             f"ETA {max(0.0, remaining) / 60:.1f} min", refresh=False)
         if state.step % config.eval_interval == 0 or state.step == config.max_steps:
-            val_loss = evaluate_loss(model, val_batches, config, device)
+            val_loss = all_ranks_max(evaluate_loss(model, val_batches, config, device))
             state.history.append({"step": state.step, "tokens": state.tokens, "elapsed": round(state.elapsed, 1),
                                   "train_loss": round(train_loss, 4), "val_loss": round(val_loss, 4)})
             bar.write(f"step {state.step}: train {train_loss:.3f} val {val_loss:.3f} "
                       f"({state.tokens / 1e6:.1f}M tokens, {state.elapsed / 60:.1f} min)")
             if val_loss < state.best_val_loss:
                 state.best_val_loss, state.evals_without_improvement = val_loss, 0
+                if keep_best and rank == 0:
+                    save_atomically(unwrapped(model).state_dict(), out_dir / BEST_WEIGHTS)
             else:
                 state.evals_without_improvement += 1
                 if patience is not None and state.evals_without_improvement >= patience:
                     stop_reason = "early stopping"
                     break
-        if time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60:
+        if rank == 0 and time.monotonic() - last_checkpoint > config.checkpoint_minutes * 60:
             save_checkpoint(out_dir, model, optimizer, state, config)
             last_checkpoint = time.monotonic()
     bar.close()
-    save_checkpoint(out_dir, model, optimizer, state, config)
-    (out_dir / "training_log.json").write_text(json.dumps(
-        {"stop_reason": stop_reason, "config": config.to_dict(), **state.__dict__}, indent=1))
+    if rank == 0:
+        save_checkpoint(out_dir, model, optimizer, state, config)
+        (out_dir / "training_log.json").write_text(json.dumps(
+            {"stop_reason": stop_reason, "config": config.to_dict(), **state.__dict__}, indent=1))
     log(f"stopped ({stop_reason}) at step {state.step}, {state.tokens / 1e6:.1f}M tokens, "
         f"{state.elapsed / 60:.1f} min, best val loss {state.best_val_loss:.4f}")
     return state
