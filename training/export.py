@@ -438,10 +438,15 @@ def export_model(
     checkpoint = open_checkpoint(hf_dir)
     quantization = resolve_quantization(quantize, onnxruntime.get_available_providers())
     manifest = build_manifest(checkpoint, quantization)
-    torch_model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32, local_files_only=True).eval()
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
+    try:
+        torch_model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32, local_files_only=True).eval()
+    except (OSError, ValueError) as error:
+        raise ExportError(f"cannot load the weights in {hf_dir}: {first_line(error)}") from error
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
+    except OSError as error:
+        raise ExportError(f"cannot write beside {out_dir}: {error} — choose a writable --out") from error
     staging.chmod(0o755)  # mkdtemp makes it private; a model directory is readable like any other
     try:
         fp32_path = export_onnx(torch_model, staging / "onnx")

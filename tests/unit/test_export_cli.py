@@ -84,6 +84,15 @@ def test_missing_tokenizer_is_rejected(tiny_hf_checkpoint, tmp_path, capsys):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["src"]
 
 
+def test_missing_weights_are_rejected(tiny_hf_checkpoint, tmp_path, capsys):
+    source = tmp_path / "src"
+    shutil.copytree(tiny_hf_checkpoint("qwen2"), source, ignore=shutil.ignore_patterns("*.safetensors"))
+    code, output = run_cli(capsys, "export", source, "--out", tmp_path / "out")
+    assert code == 2 and output.err.startswith("codegen-train: error: cannot load the weights in")
+    assert output.err.count("\n") == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["src"]
+
+
 def test_existing_output_is_kept_without_force(tiny_hf_checkpoint, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
