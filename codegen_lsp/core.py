@@ -20,7 +20,7 @@ from .context import Neighbour
 from .engine import CompletionRequest, Suggestion, suggest
 from .model_host import ModelHost
 from .scheduler import CompletionCache, Scheduler
-from .settings import Settings, parse_settings
+from .settings import Settings, parse_settings, to_wire
 
 logger = logging.getLogger("codegen_lsp")
 PROGRESS_CREATE_TIMEOUT_S = 5.0
@@ -58,7 +58,7 @@ class CodegenServer(LanguageServer):
 
     async def reload_model(self) -> None:
         """(Re)load the model on the worker thread, between generations, reporting `$/progress`."""
-        token = await self._create_progress()
+        token = await self.create_progress("load")
         if token is not None:
             self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="codegen: loading model"))
         started = time.monotonic()
@@ -73,12 +73,12 @@ class CodegenServer(LanguageServer):
         if token is not None:
             self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
-    async def _create_progress(self) -> str | None:
+    async def create_progress(self, purpose: str) -> str | None:
         """A server-created work-done progress token, or None when the client cannot show progress."""
         window = self.client_capabilities.window
         if window is None or not window.work_done_progress:
             return None
-        token = f"codegen-load-{uuid.uuid4()}"
+        token = f"codegen-{purpose}-{uuid.uuid4()}"
         try:
             await asyncio.wait_for(self.work_done_progress.create_async(token), PROGRESS_CREATE_TIMEOUT_S)
         except Exception as error:  # progress is a nicety: load the model without it
@@ -95,7 +95,7 @@ class CodegenServer(LanguageServer):
     def status(self) -> dict:
         """What `codegen.status` answers."""
         return {**self.host.status(), "version": __version__, "enabled": self.settings.enabled,
-                "stats": dict(self.scheduler.stats)}
+                "settings": to_wire(self.settings), "stats": dict(self.scheduler.stats)}
 
     # Completions
 

@@ -100,6 +100,8 @@ async def test_settings_changes_apply(client):
     assert await inline_texts(client, URI, at) == []  # the block's body starts on the next line
     client.set_configuration({"enabledLanguages": ["python"]}, section="codegen")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))  # pull
+    while (await status(client))["settings"]["enabledLanguages"] != ["python"]:
+        await asyncio.sleep(0.05)
     assert await inline_texts(client, URI, at) == ["\n    return a + b"]
     go_at = open_document(client, "file:///workspace/main.go", "total = |\n", "go")
     assert await inline_texts(client, "file:///workspace/main.go", go_at) == []
