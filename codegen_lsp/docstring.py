@@ -70,10 +70,13 @@ class Stub:
         """The prefix and suffix around the body's first line, at its indentation (for a FIM prompt)."""
         return text[: self.body_start] + "\n" + self.indent, self.closing + text[self.body_end :]
 
+    def replacement(self, body: str) -> str:
+        """What replaces the placeholder for ``body`` (as generated after ``fill_in``'s prefix)."""
+        return "\n" + self.indent + body + self.closing
+
     def apply(self, text: str, body: str) -> tuple[str, tuple[int, int]]:
-        """``text`` with ``body`` (as generated after ``fill_in``'s prefix) in place of the placeholder, and the
-        range of the function in the new text."""
-        replacement = "\n" + self.indent + body + self.closing
+        """``text`` with ``body`` in place of the placeholder, and the range of the function in the new text."""
+        replacement = self.replacement(body)
         new_text = text[: self.body_start] + replacement + text[self.body_end :]
         return new_text, (self.start, self.end + len(replacement) - (self.body_end - self.body_start))
 
@@ -157,7 +160,9 @@ def _stub(function: Node, source: bytes, language_id: str, rules: _Rules) -> Stu
     )
 
 
-def _python_stub(function: Node, documented: Node, statements: list[Node], source: bytes, rules: _Rules) -> Stub | None:
+def _python_stub(
+    function: Node, documented: Node, statements: list[Node], source: bytes, rules: _Rules
+) -> Stub | None:
     if not statements or not _is_docstring(statements[0]):
         return None
     docstring, rest = statements[0], statements[1:]
@@ -192,7 +197,8 @@ class _CharOffsets:
 
 def _statements(body: Node) -> list[Node]:
     """The body's statements and comments (Go wraps them in a statement_list)."""
-    return [s for child in body.named_children for s in (child.named_children if child.type == "statement_list" else [child])]
+    children = body.named_children
+    return [s for child in children for s in (child.named_children if child.type == "statement_list" else [child])]
 
 
 def _is_docstring(node: Node) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from .core import CodegenServer
-from .features import commands, completion, inline_completion, lifecycle
+from .features import code_actions, commands, completion, inline_completion, lifecycle
 
 
 def create_server() -> CodegenServer:
@@ -34,6 +34,22 @@ def create_server() -> CodegenServer:
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, completion.OPTIONS)
     async def on_completion(ls: CodegenServer, params: types.CompletionParams):
         return await completion.completion(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, code_actions.OPTIONS)
+    def on_code_action(ls: CodegenServer, params: types.CodeActionParams):
+        return code_actions.code_actions(ls, params)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def on_code_action_resolve(ls: CodegenServer, params: types.CodeAction):
+        return await code_actions.resolve(ls, params)
+
+    @server.command(code_actions.GENERATE)
+    async def on_generate_from_docstring(ls: CodegenServer, uri: str, position: types.Position):
+        return await code_actions.generate_from_docstring(ls, uri, position)
+
+    @server.command(code_actions.TRANSLATE)
+    async def on_translate(ls: CodegenServer, uri: str, selection: types.Range, language: str):
+        return await code_actions.translate_selection(ls, uri, selection, language)
 
     @server.command(commands.RELOAD_MODEL)
     async def on_reload_model(ls: CodegenServer, *args):

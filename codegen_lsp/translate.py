@@ -67,7 +67,9 @@ def _fenced_prompt(source_id: str, target: Language, code: str) -> str:
     the model writes the answer's block after its opening fence."""
     name, fence = _source_name(source_id)
     known = LANGUAGES.get(canonical(source_id))
-    shot = _block(name, fence, known.example) + _block(target.name, target.fence, target.example) + "\n" if known else ""
+    shot = ""
+    if known is not None:
+        shot = _block(name, fence, known.example) + _block(target.name, target.fence, target.example) + "\n"
     return f"{shot}{_block(name, fence, code)}{target.name}:\n{FENCE}{target.fence}\n"
 
 
