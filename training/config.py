@@ -37,7 +37,7 @@ class TrainConfig:
     eval_interval: int = 100  # steps between validation-loss measurements
     eval_sequences: int = 32  # held-out sequences per validation measurement
     checkpoint_minutes: float = 5.0  # minutes between resumable checkpoints
-    bf16: bool = True  # bf16 autocast (AMX on CPU, tensor cores on CUDA)
+    bf16: bool = True  # mixed precision where the hardware has it natively (CPU AMX/AVX512-BF16, CUDA)
     seed: int = 1234  # fixes data order, FIM choices and initialisation
 
     def to_dict(self) -> dict:
@@ -49,7 +49,7 @@ PRESETS: dict[str, TrainConfig] = {
     "tiny": TrainConfig(vocab_size=1024, d_model=64, n_layer=2, n_head=2, n_kv_head=2, d_ff=172,
                         context_length=256, block_size=128, batch_size=4, warmup_steps=2, eval_interval=5,
                         eval_sequences=4, max_steps=10),
-    # ~8M parameters: about an hour of a 2-core CPU with bf16 autocast (AMX)
+    # ~8M parameters: about an hour of a 2-core CPU
     "cpu": TrainConfig(),
     # ~85M parameters: for a lent GPU (H100), ~30 minutes
     "gpu": TrainConfig(vocab_size=16384, d_model=768, n_layer=12, n_head=12, n_kv_head=4, d_ff=2048,

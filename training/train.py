@@ -112,9 +112,18 @@ def save_atomically(payload: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """bf16 pays off only with hardware support; emulated bf16 on an AVX2-only CPU is many times slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+
+
 def autocast(config: TrainConfig, device: torch.device):
-    dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast(device.type, dtype=dtype, enabled=config.bf16)
+    """bf16 autocast where the hardware has it (CPU AMX / AVX512-BF16, CUDA); fp16 on older GPUs; else fp32."""
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.float16, enabled=config.bf16)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16 and native_bf16(device))
 
 
 @torch.no_grad()
