@@ -124,3 +124,28 @@ def test_same_command_runs_data_parallel_under_torchrun(repo, base, tmp_path):
     assert log["tokens"] == 3 * 2 * 2 * 64  # steps x ranks x sequences x tokens: each rank trained its own batches
     assert (out / "manifest.json").is_file()
     assert result.stdout.count("published") == 1  # rank 0 alone exports and publishes
+
+
+def test_eval_command_prints_the_table_and_writes_the_report(repo, tiny_model, tmp_path, capsys):
+    report = tmp_path / "report.json"
+    argv = ["eval", str(repo), "--model", str(tiny_model), "--points", "3", "--holdout", HELD_OUT,
+            "--report", str(report)]
+    assert main(argv) == 0
+    assert "next-line exact match" in capsys.readouterr().out
+    payload = json.loads(report.read_text())
+    assert payload["held_out"] == [HELD_OUT]
+    assert payload["results"][str(tiny_model)]["points"] == 3
+
+
+def test_models_command_lists_switches_and_rolls_back(tiny_model, tmp_path, capsys):
+    store = ModelStore(tmp_path / "store")
+    first = store.publish(tiny_model)
+    time.sleep(1.1)  # versions are named by the second they were published in (and the weights' hash)
+    second = store.publish(tiny_model)
+    assert main(["models", "--store", str(store.root)]) == 0
+    listing = capsys.readouterr().out
+    assert f"* {second}" in listing and f"  {first}" in listing
+    assert main(["models", "rollback", "--store", str(store.root)]) == 0 and store.current() == first
+    assert main(["models", "use", second, "--store", str(store.root)]) == 0 and store.current() == second
+    assert main(["models", "use", "nope", "--store", str(store.root)]) == 2
+    assert "no model version 'nope'" in capsys.readouterr().err
