@@ -27,7 +27,7 @@ CUSTOM_ONNX_FAMILIES = ("starcoder2",)  # optimum-onnx 0.1.0 has no ONNX config 
 
 # Max |logit difference| ONNX vs PyTorch that validation accepts, relative to the largest |logit| of the
 # PyTorch model on the same prompts (so one number serves tiny random models and trained ones alike).
-# Measured on the tiny random test models of every family: none <= 3e-6, fp16 <= 4e-3, int8 <= 0.2 (random
+# Measured on the tiny random test models of every family: none <= 3e-6, fp16 <= 6e-3, int8 <= 0.21 (random
 # weights are int8's worst case); a wrong graph is off by about 1.
 RELATIVE_TOLERANCE = {"none": 1e-4, "int8": 0.3, "fp16": 1e-2}
 GREEDY_TOKENS = 16
