@@ -8,17 +8,19 @@ import numpy as np
 import onnxruntime as ort
 
 from model.kv_cache import Past, PrefixCache
-from model.session import DecoderGraph
+from model.session import CUDA, DecoderGraph
 
 
 class Decoder:
-    """Feeds the graph by name and keeps its keys/values as OrtValues (on the device for CUDA: no copies per token)."""
+    """Feeds the graph by name through IO binding: keys/values stay OrtValues on the session's device (no host copies
+    per token on CUDA), only the logits come back to the CPU."""
 
     def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None) -> None:
         self.session = session
         self.graph = DecoderGraph.of(session)
         self.cache = PrefixCache() if cache is None else cache
         self._past_names = [past.name for past in self.graph.past]
+        self._device = "cuda" if session.get_providers()[0] == CUDA else "cpu"
         self._sequence_axes = [past.sequence_axis for past in self.graph.past]
         self._empty = Past((), tuple(ort.OrtValue.ortvalue_from_numpy(array) for array in self.graph.empty_past()))
 
@@ -33,7 +35,14 @@ class Decoder:
         """Run `tokens` after `past`: (logits for the token after them, the extended past)."""
         feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in self.graph.feed(tokens, len(past.tokens)).items()}
         feed.update(zip(self._past_names, past.values))
-        outputs = self.session.run_with_ort_values(list(self.graph.output_names), feed)
+        binding = self.session.io_binding()
+        for name, value in feed.items():
+            binding.bind_ortvalue_input(name, value)
+        binding.bind_output("logits", "cpu")
+        for name in self.graph.output_names[1:]:
+            binding.bind_output(name, self._device)
+        self.session.run_with_iobinding(binding)
+        outputs = binding.get_outputs()
         logits = outputs[0].numpy()[0, -1]
         return logits, Past(past.tokens + tuple(tokens), tuple(outputs[1:]))
 

@@ -31,7 +31,7 @@ class Past:
         for value, axis in zip(self.values, sequence_axes):
             array = value.numpy()
             kept = array[(slice(None),) * axis + (slice(0, length),)].copy()
-            values.append(ort.OrtValue.ortvalue_from_numpy(kept, value.device_name()))
+            values.append(ort.OrtValue.ortvalue_from_numpy(kept, value.device_name().lower()))
         return Past(self.tokens[:length], tuple(values))
 
 

@@ -1,0 +1,227 @@
+"""Runtime benchmark: time to first token and decode speed, PyTorch eager vs the ONNX runtime (cold, prefix reuse,
+fp32 and int8), on one model in one run. Prints a markdown table of medians [min-max] and ratios against eager.
+
+    python bench/runtime.py                       # builds and exports a random 12-layer/768 Llama (train extra)
+    python bench/runtime.py --model-dir DIR ...   # one row group per model directory; eager from DIR/hf or --hf-dir
+
+Targets (2-core CPU): decode >= 2x PyTorch eager; prefix-reuse first token >= 10x faster than cold at 1,500 tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnxruntime
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import model  # noqa: E402
+
+# Keystrokes appended one request at a time (each adds a few tokens to the previous prompt), as typing does.
+TYPED = "\n    def handle(self, request):\n        response = self.process(request.body)\n        return"
+
+
+@dataclass
+class Timing:
+    """Per-repeat measurements of one configuration."""
+
+    name: str
+    first_token_s: list[float] = field(default_factory=list)
+    decode_tokens_per_s: list[float] = field(default_factory=list)
+    computed_prompt_tokens: list[int] = field(default_factory=list)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", type=Path, action="append", help="model directory to measure (repeatable)")
+    parser.add_argument("--hf-dir", type=Path, help="checkpoint for PyTorch eager (default: the first model's hf/)")
+    parser.add_argument("--random-llama", action="store_true", help="build and export a random Llama (the default without --model-dir)")
+    parser.add_argument("--layers", type=int, default=12)
+    parser.add_argument("--hidden", type=int, default=768)
+    parser.add_argument("--vocab", type=int, default=16384, help="tokenizer size of the random Llama")
+    parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parents[1] / ".cache" / "bench")
+    parser.add_argument("--prompt-tokens", type=int, default=1500)
+    parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3, help="cold runs per configuration (prefix reuse runs 5)")
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--no-eager", action="store_true", help="skip PyTorch eager")
+    return parser.parse_args(argv)
+
+
+def build_random_llama(work_dir: Path, layers: int, hidden: int, vocab: int) -> Path:
+    """A random-initialised Llama checkpoint with a byte-level BPE trained on the standard library (cached)."""
+    hf_dir = work_dir / f"random-llama-{layers}x{hidden}-v{vocab}" / "hf"
+    if (hf_dir / "config.json").is_file():
+        return hf_dir
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from training.corpus import read_python_tree, stdlib_dir
+    from training.tokenizer import EOS, save_hf_tokenizer, train_tokenizer
+
+    print(f"building a random {layers}-layer/{hidden} Llama in {hf_dir} ...", file=sys.stderr)
+    texts = [source.text for source in read_python_tree(stdlib_dir())[:400]]
+    tokenizer = train_tokenizer(texts, vocab)
+    config = LlamaConfig(
+        vocab_size=tokenizer.get_vocab_size(), hidden_size=hidden, intermediate_size=hidden * 8 // 3,
+        num_hidden_layers=layers, num_attention_heads=hidden // 64, num_key_value_heads=hidden // 64,
+        max_position_embeddings=2048, eos_token_id=tokenizer.token_to_id(EOS), bos_token_id=tokenizer.token_to_id(EOS),
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(hf_dir)
+    save_hf_tokenizer(tokenizer, hf_dir, context_length=2048)
+    return hf_dir
+
+
+def exported(hf_dir: Path, quantize: str) -> Path:
+    """`codegen-train export HF_DIR --out ... --quantize QUANTIZE` (cached next to the checkpoint)."""
+    out = hf_dir.parent / f"model-{quantize}"
+    if not (out / "manifest.json").is_file():
+        from training.export import export_model
+
+        print(f"exporting {hf_dir} -> {out} ({quantize}) ...", file=sys.stderr)
+        export_model(hf_dir, out, quantize=quantize, keep_hf=False)
+    return out
+
+
+def code_prompt(loaded: model.Model, tokens: int) -> str:
+    """About `tokens` tokens of real Python source (the standard library's `argparse`, `typing`, ...)."""
+    import sysconfig
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    text = "".join((stdlib / name).read_text(encoding="utf-8") for name in ("argparse.py", "typing.py"))
+    ids = loaded.tokenizer.encode(text, add_special_tokens=False).ids[:tokens]
+    return loaded.tokenizer.decode(ids)
+
+
+def measure_eager(hf_dir: Path, ids: list[int], new_tokens: int, repeats: int) -> Timing:
+    """transformers `generate` (greedy, exactly `new_tokens`), timed per token through a streamer."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    reference = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    input_ids = torch.tensor([ids])
+    timing = Timing("PyTorch eager fp32")
+
+    class Stamps:
+        """Streamer protocol: put() is called with the prompt, then once per generated token."""
+
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def put(self, value) -> None:
+            self.times.append(time.perf_counter())
+
+        def end(self) -> None:
+            pass
+
+    for repeat in range(repeats):
+        print(f"PyTorch eager: run {repeat + 1}/{repeats} ...", file=sys.stderr)
+        stamps = Stamps()
+        with torch.inference_mode():
+            started = time.perf_counter()
+            reference.generate(
+                input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                do_sample=False, streamer=stamps, pad_token_id=reference.config.eos_token_id,
+            )
+        generated = stamps.times[1:]
+        timing.first_token_s.append(generated[0] - started)
+        timing.decode_tokens_per_s.append((len(generated) - 1) / (generated[-1] - generated[0]))
+        timing.computed_prompt_tokens.append(len(ids))
+    return timing
+
+
+def record(timing: Timing, generation: model.Generation) -> None:
+    timing.first_token_s.append(generation.first_token_s)
+    decoded = len(generation.token_ids) - 1
+    if decoded > 0:
+        timing.decode_tokens_per_s.append(decoded / (generation.total_s - generation.first_token_s))
+    timing.computed_prompt_tokens.append(generation.prompt_tokens - generation.reused_tokens)
+
+
+def measure_runtime(loaded: model.Model, prompt: str, new_tokens: int, repeats: int) -> tuple[Timing, Timing]:
+    """(cold: empty prefix cache each time, prefix reuse: a few typed tokens appended to the previous request)."""
+    label = f"runtime {loaded.manifest.quantization if loaded.manifest.quantization != 'none' else 'fp32'}"
+    cold, reuse = Timing(f"{label} cold"), Timing(f"{label} prefix reuse")
+    print(f"{label}: {repeats} cold runs, then 5 typed extensions ...", file=sys.stderr)
+    for _ in range(repeats):
+        loaded.decoder.cache.clear()
+        record(cold, loaded.generate_detailed(prompt, max_new_tokens=new_tokens))
+    for keystrokes in range(4, 4 * 6, 4):
+        record(reuse, loaded.generate_detailed(prompt + TYPED[:keystrokes], max_new_tokens=new_tokens))
+    return cold, reuse
+
+
+def summary(values: list[float], scale: float = 1.0, digits: int = 0) -> str:
+    if not values:
+        return "-"
+    median = statistics.median(values) * scale
+    return f"{median:.{digits}f} [{min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f}]"
+
+
+def table(timings: list[Timing], baseline: Timing | None) -> str:
+    """Markdown table: medians [min-max] and ratios against PyTorch eager."""
+    lines = [
+        "| configuration | prompt tokens computed | first token ms | decode tok/s | first token vs eager | decode vs eager |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for timing in timings:
+        ttft_ratio = decode_ratio = "-"
+        if baseline is not None and timing.first_token_s and timing.decode_tokens_per_s:
+            ttft_ratio = f"{statistics.median(baseline.first_token_s) / statistics.median(timing.first_token_s):.1f}x"
+            decode_ratio = f"{statistics.median(timing.decode_tokens_per_s) / statistics.median(baseline.decode_tokens_per_s):.2f}x"
+        lines.append(
+            f"| {timing.name} | {statistics.median(timing.computed_prompt_tokens):.0f} | {summary(timing.first_token_s, 1000)} "
+            f"| {summary(timing.decode_tokens_per_s, digits=1)} | {ttft_ratio} | {decode_ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.model_dir and not args.random_llama:
+        model_dirs, hf_dir = args.model_dir, args.hf_dir or args.model_dir[0] / "hf"
+    else:
+        hf_dir = args.hf_dir or build_random_llama(args.work_dir, args.layers, args.hidden, args.vocab)
+        model_dirs = [exported(hf_dir, "none"), exported(hf_dir, "int8")]
+    loaded_models = [model.load(path, device=args.device) for path in model_dirs]
+    prompt = code_prompt(loaded_models[0], args.prompt_tokens)
+    ids = loaded_models[0].tokenize(prompt)
+
+    timings: list[Timing] = []
+    baseline = None
+    if not args.no_eager and (hf_dir / "config.json").is_file():
+        baseline = measure_eager(hf_dir, ids, args.new_tokens, args.repeats)
+        timings.append(baseline)
+    reuse_lines = []
+    for loaded in loaded_models:
+        cold, reuse = measure_runtime(loaded, prompt, args.new_tokens, args.repeats)
+        timings += [cold, reuse]
+        speedup = statistics.median(cold.first_token_s) / statistics.median(reuse.first_token_s)
+        reuse_lines.append(f"- {reuse.name}: first token {speedup:.0f}x faster than cold (target >= 10x)")
+
+    first = loaded_models[0].manifest
+    print(
+        f"model: {first.architecture} from {hf_dir}; prompt {len(ids)} tokens, {args.new_tokens} new tokens; "
+        f"device {loaded_models[0].device}; onnxruntime {onnxruntime.__version__}; {platform.processor() or platform.machine()}, "
+        f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores\n"
+    )
+    print(table(timings, baseline))
+    print()
+    print("\n".join(reuse_lines))
+    if baseline is not None:
+        best = max(statistics.median(t.decode_tokens_per_s) for t in timings[1:] if t.decode_tokens_per_s)
+        print(f"- best runtime decode {best / statistics.median(baseline.decode_tokens_per_s):.2f}x PyTorch eager (target >= 2x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
