@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
@@ -167,21 +168,31 @@ async def generate_from_docstring(server: CodegenServer, uri: str, position: typ
     return edit is not None and await _apply(server, edit, "Generate from docstring")
 
 
+def _open_document(server: CodegenServer, uri: str) -> TextDocument | None:
+    """The editor's open document (never a file read from disk), or None: the user is told."""
+    document = server.workspace.text_documents.get(unquote(uri))
+    if document is None:
+        notify.show(server, f"{uri} is not open in the editor: open it and run the action again")
+    return document
+
+
 async def _generate_edit(server: CodegenServer, uri: str, position: types.Position) -> types.WorkspaceEdit | None:
-    document = server.workspace.get_text_document(uri)
+    document = _open_document(server, uri)
+    if document is None:
+        return None
     text, language = document.source, document.language_id or ""
     stub = docstring.find_stub(text, language, document.offset_at_position(position))
     if stub is None:
         notify.show(server, "no documented function without a body here: put the cursor in a function whose "
                             "body is only a docstring and a placeholder", types.MessageType.Warning)
         return None
-    settings = server.settings
+    settings, version = server.settings, document.version
     path = server._relative_path(uri)
     outcome = await _run_model(server, f"codegen: generating {stub.name or 'the body'}", uri,
                                lambda model, cancelled, on_token: generate_body(
                                    model, text, language, stub, settings.code_actions.retries, cancelled, on_token,
                                    path, settings.context_tokens))
-    if outcome is None:
+    if outcome is None or _changed_meanwhile(server, document, version):
         return None
     start, end = document.client_position_at_offset(stub.body_start), document.client_position_at_offset(stub.body_end)
     return _document_edit(server, document, start, end, stub.replacement(outcome))
@@ -192,7 +203,9 @@ async def translate_selection(server: CodegenServer, uri: str, selection: types.
     if language not in translate.LANGUAGES:
         notify.show(server, f"cannot translate to {language!r}: use one of {', '.join(translate.LANGUAGES)}")
         return False
-    document = server.workspace.get_text_document(uri)
+    document = _open_document(server, uri)
+    if document is None:
+        return False
     start, end = document.offset_at_position(selection.start), document.offset_at_position(selection.end)
     code = document.source[start:end]
     if not code.strip():
@@ -202,7 +215,7 @@ async def translate_selection(server: CodegenServer, uri: str, selection: types.
     new_file = _new_file_target(server, uri, language) if output == "newFile" else None
     if output == "newFile" and new_file is None:
         return False
-    retries = server.settings.code_actions.retries
+    retries, version = server.settings.code_actions.retries, document.version
     source_language = document.language_id or ""
     outcome = await _run_model(server, f"codegen: translating to {translate.LANGUAGES[language].name}", uri,
                                lambda model, cancelled, on_token: translate_code(
@@ -211,6 +224,8 @@ async def translate_selection(server: CodegenServer, uri: str, selection: types.
         return False
     if new_file is not None:
         return await _create_file(server, new_file, outcome + "\n")
+    if _changed_meanwhile(server, document, version):
+        return False
     at, until, new_text = translate.placement(document.source, start, end, outcome, output)
     edit = _document_edit(server, document, document.client_position_at_offset(at),
                           document.client_position_at_offset(until), new_text)
@@ -267,6 +282,15 @@ async def _run_model(server: CodegenServer, title: str, uri: str,
                             "was changed: try again, or raise codeActions.retries")
         return None
     return outcome.code
+
+
+def _changed_meanwhile(server: CodegenServer, document: TextDocument, version: int | None) -> bool:
+    """Whether the document was edited while the model worked (the user is told; nothing is applied)."""
+    if document.version == version:
+        return False
+    notify.show(server, "the document changed while the model was working; nothing was changed: run the action "
+                        "again", types.MessageType.Warning)
+    return True
 
 
 def _either(first: Cancelled, second: Cancelled | None) -> Cancelled:

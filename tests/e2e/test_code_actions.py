@@ -13,7 +13,7 @@ from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from .conftest import SERVER, _environment, status, wait_until_loaded
-from .helpers import execute, open_document, position
+from .helpers import execute, insert, open_document, position
 
 pytestmark = pytest.mark.asyncio
 SCRIPT = Path(__file__).parent / "code_actions_model.json"
@@ -154,6 +154,26 @@ async def test_cancelling_the_progress_stops_generation_and_applies_nothing(clie
     resolved = await asyncio.wait_for(resolving, 10)
     assert resolved.edit is None and client.messages == []
     assert client.progress_reports[token][-1].message == "cancelled"
+
+
+async def test_an_edit_during_generation_applies_nothing(client):
+    uri, at = open_file(client, "slow.py", 'def slow():\n    """Take your time."""\n    pa|ss\n')
+    (action,) = await actions_at(client, uri, at)
+    resolving = asyncio.ensure_future(client.code_action_resolve_async(action))
+    while await code_action_runs(client) == 0:
+        await asyncio.sleep(0.05)
+    insert(client, uri, 2, types.Position(line=0, character=0), "import os\n")
+    resolved = await asyncio.wait_for(resolving, 20)
+    assert resolved.edit is None
+    assert "changed while the model was working" in client.messages[-1].message
+
+
+async def test_commands_refuse_documents_that_are_not_open(client):
+    path = client.workspace_path / "closed.py"
+    path.write_text(SQUARE)
+    assert await translate(client, from_fs_path(str(path)), types.Position(line=0, character=0), "go") is False
+    assert await code_action_runs(client) == 0
+    assert "is not open in the editor" in client.messages[-1].message
 
 
 async def test_no_generate_action_outside_a_stub_and_only_refactor_kinds(client):
