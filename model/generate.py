@@ -75,7 +75,8 @@ class StopRule:
 
     def __init__(self, stop: Stop) -> None:
         self._predicate = stop if callable(stop) else None
-        self._strings = [s for s in (stop or []) if s] if not callable(stop) else []
+        strings = [stop] if isinstance(stop, str) else [] if callable(stop) else stop or []
+        self._strings = [s for s in strings if s]
 
     def cut(self, text: str) -> int | None:
         """End of the output when `text` triggers a stop: before the earliest stop string, or all of it for a callable."""

@@ -57,6 +57,10 @@ def test_stop_strings_end_before_the_earliest_occurrence():
     assert rule.cut("x = 1\n") is None
 
 
+def test_a_single_stop_string_is_not_split_into_characters():
+    assert StopRule("\n\n").cut("a\nb\n\nc") == 3
+
+
 def test_stop_string_prefix_at_the_end_is_held_back():
     rule = StopRule(["\nclass", "##"])
     assert rule.pending("x = 1\ncl") == 3
