@@ -67,7 +67,7 @@ def default_work_dir(repo: Path) -> Path:
 
 def finetune_config(args: argparse.Namespace, context_length: int) -> TrainConfig:
     """The training configuration of a fine-tuning run."""
-    peak = args.lr or (2e-3 if args.lora else 5e-4)
+    peak = args.lr or (2e-3 if args.lora else 1e-3)
     return TrainConfig(
         block_size=min(args.block_size, context_length), batch_size=args.batch_size, grad_accum=args.grad_accum,
         learning_rate=peak, min_lr=peak / 10,
@@ -218,12 +218,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                        "the model store)")
     parser.add_argument("--quantize", choices=QUANTIZE_CHOICES, help="export quantization (default: the base's)")
     parser.add_argument("--points", type=int, default=DEFAULT_POINTS, help="held-out cut points evaluated")
-    parser.add_argument("--lr", type=float, help="peak learning rate (default: 5e-4 full, 2e-3 LoRA)")
+    parser.add_argument("--lr", type=float, help="peak learning rate (default: 1e-3 full, 2e-3 LoRA)")
     parser.add_argument("--batch-size", type=int, default=8, help="sequences per micro-batch")
     parser.add_argument("--grad-accum", type=int, default=2, help="micro-batches per optimizer step")
     parser.add_argument("--block-size", type=int, default=512, help="tokens per training sequence")
-    parser.add_argument("--warmup-steps", type=int, default=20, help="linear warmup steps")
-    parser.add_argument("--eval-interval", type=int, default=25, help="steps between held-out loss measurements")
+    parser.add_argument("--warmup-steps", type=int, default=10, help="linear warmup steps")
+    parser.add_argument("--eval-interval", type=int, default=10, help="steps between held-out loss measurements")
     parser.add_argument("--eval-sequences", type=int, default=16, help="held-out sequences per measurement")
     parser.add_argument("--patience", type=int, default=4,
                         help="stop after this many measurements without a better held-out loss")
