@@ -95,14 +95,21 @@ def resolve_base(base: Path | None) -> tuple[Path, Path | None]:
                         "(config.json) — pass one of those")
 
 
-def check_tokenizer(tokenizer, hf_dir: Path) -> None:
-    """The shared loop's FIM augmentation writes StarCoder-style FIM tokens: the base vocabulary must have them."""
+def load_tokenizer(hf_dir: Path):
+    """The base's `tokenizers.Tokenizer`. The shared loop's FIM augmentation writes StarCoder-style FIM tokens:
+    the base vocabulary must have them."""
+    from tokenizers import Tokenizer
+
     from training.tokenizer import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
 
+    if not (hf_dir / "tokenizer.json").is_file():
+        raise TrainingError(f"{hf_dir} has no tokenizer.json — save a fast tokenizer there with save_pretrained")
+    tokenizer = Tokenizer.from_file(str(hf_dir / "tokenizer.json"))
     missing = [t for t in (EOS, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE) if tokenizer.token_to_id(t) is None]
     if missing:
         raise TrainingError(f"the tokenizer of {hf_dir} lacks {', '.join(missing)} — fine-tuning supports bases "
                             "with StarCoder-style FIM tokens (the default model, StarCoder-family checkpoints)")
+    return tokenizer
 
 
 def load_trainable(hf_dir: Path, args: argparse.Namespace):
@@ -166,6 +173,15 @@ def wrap_distributed(network):
         return network
     device_ids = [torch.cuda.current_device()] if torch.cuda.is_available() else None
     return torch.nn.parallel.DistributedDataParallel(network, device_ids=device_ids)
+
+
+def leave_process_group() -> None:
+    """Wait for every rank, then leave the process group (when one is running)."""
+    import torch
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 # --- evaluation around training ------------------------------------------------------------------------------
@@ -233,7 +249,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import torch
-    from tokenizers import Tokenizer
 
     from model.manifest import Manifest
     from model.store import ModelStore
@@ -255,11 +270,7 @@ def run(args: argparse.Namespace) -> int:
     train_files, held_out = split_files(data.files, holdout_glob=args.holdout)
     say(f"data: {len(data.files)} files ({sum(len(f.text) for f in data.files) / 1e3:.0f} kB): {len(train_files)} "
         f"train, {len(held_out)} held out; excluded:\n{data.excluded.format() or '  nothing'}")
-    tokenizer_file = hf_dir / "tokenizer.json"
-    if not tokenizer_file.is_file():
-        raise TrainingError(f"{hf_dir} has no tokenizer.json — save a fast tokenizer there")
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    check_tokenizer(tokenizer, hf_dir)
+    tokenizer = load_tokenizer(hf_dir)
     network = load_trainable(hf_dir, args)
     config = finetune_config(args, context_length_of(network.config))
     quantize = args.quantize or (Manifest.read(base_model_dir).quantization if base_model_dir else "auto")
@@ -281,8 +292,7 @@ def run(args: argparse.Namespace) -> int:
                   config, work_dir, resume=args.resume, patience=args.patience, keep_best=True,
                   lr_scale=lambda name: layer_lr_scale(name, n_layers, args.layer_decay), log=say)
     if rank != 0:  # rank 0 exports, evaluates and publishes
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+        leave_process_group()
         return 0
     if (work_dir / BEST_WEIGHTS).is_file():
         network.load_state_dict(torch.load(work_dir / BEST_WEIGHTS, map_location="cpu", weights_only=True))
@@ -293,11 +303,10 @@ def run(args: argparse.Namespace) -> int:
     write_report(candidate / REPORT_FILE, results, repo=str(args.repo.resolve()), base=str(hf_dir),
                  held_out=[f.rel for f in held_out], excluded=data.excluded.to_json(),
                  training={"steps": state.step, "tokens": state.tokens, "minutes": round(state.elapsed / 60, 2),
-                           "best_val_loss": state.best_val_loss, "history": state.history},
+                           "best_val_loss": state.best_val_loss if state.history else None,
+                           "history": state.history},
                  summary={name: summary(result) for name, result in results.items()})
     where = publish_model(candidate, args.out, ModelStore(args.store) if args.store else None)
     print(f"published {where}" + ("" if args.out else " — undo with `codegen-train models rollback`"))
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    leave_process_group()
     return 0
