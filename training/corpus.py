@@ -7,6 +7,7 @@ import math
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tokenizers import Tokenizer
 
@@ -73,6 +74,16 @@ def split_stdlib(files: list[SourceFile], fraction: float) -> tuple[list[SourceF
 
     train = [f for f in files if f.rel not in held_rels and not neighbours_held_out(f.rel)]
     return train, held_out
+
+
+class Chunk(NamedTuple):
+    path: str  # the file's relative path (goes into the example's `<file_sep>path` header)
+    text: str
+
+
+def file_chunks(files: list[SourceFile], tokenizer: Tokenizer, max_tokens: int) -> list[Chunk]:
+    """Line-aligned pieces of `files` of at most ~`max_tokens` tokens: what training examples are made of."""
+    return [Chunk(f.rel, text) for f in files for text in line_chunks(f.text, tokenizer, max_tokens)]
 
 
 def line_chunks(text: str, tokenizer: Tokenizer, max_tokens: int) -> list[str]:

@@ -142,13 +142,6 @@ def save_merged(network, tokenizer_dir: Path, out: Path) -> Path:
     return out
 
 
-def training_chunks(files, tokenizer, block_size: int) -> list[str]:
-    """Line-aligned pieces of `files` of at most ~block_size tokens: the texts training examples are made of."""
-    from training.corpus import line_chunks
-
-    return [chunk for f in files for chunk in line_chunks(f.text, tokenizer, block_size)]
-
-
 # --- distributed ---------------------------------------------------------------------------------------------
 
 
@@ -256,6 +249,7 @@ def run(args: argparse.Namespace) -> int:
     from training.export import context_length_of
     from training.publish import export_candidate, publish_model
     from training.repo_data import collect_repository, split_files
+    from training.corpus import file_chunks
     from training.train import BEST_WEIGHTS, PackedBatches, train
 
     rank = init_distributed()
@@ -287,8 +281,8 @@ def run(args: argparse.Namespace) -> int:
         (work_dir / BEST_WEIGHTS).unlink(missing_ok=True)
     n_layers = network.config.num_hidden_layers
     state = train(wrap_distributed(network),
-                  PackedBatches(training_chunks(train_files, tokenizer, config.block_size), tokenizer, config),
-                  PackedBatches(training_chunks(held_out, tokenizer, config.block_size), tokenizer, config, 1),
+                  PackedBatches(file_chunks(train_files, tokenizer, config.block_size), tokenizer, config),
+                  PackedBatches(file_chunks(held_out, tokenizer, config.block_size), tokenizer, config, 1),
                   config, work_dir, resume=args.resume, patience=args.patience, keep_best=True,
                   lr_scale=lambda name: layer_lr_scale(name, n_layers, args.layer_decay), log=say)
     if rank != 0:  # rank 0 exports, evaluates and publishes

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from training.config import PRESETS, TrainConfig, preset
-from training.corpus import SourceFile, is_held_out, line_chunks, read_python_tree, split_stdlib, stdlib_dir
+from training.corpus import SourceFile, file_chunks, is_held_out, read_python_tree, split_stdlib, stdlib_dir
+from training.errors import TrainingError
 
 SPLIT_FILE = "corpus_split.json"
 
@@ -29,12 +30,12 @@ def load_corpus(dirs: list[Path] | None, fraction: float) -> tuple[list[SourceFi
     files = []
     for directory in dirs:
         if not directory.is_dir():
-            raise ValueError(f"corpus directory not found: {directory}")
+            raise TrainingError(f"corpus directory not found: {directory}")
         files += read_python_tree(directory)
     held = [f for f in files if is_held_out(f.rel, fraction)]
     train = [f for f in files if not is_held_out(f.rel, fraction)]
     if not train or not held:
-        raise ValueError(f"corpus too small to split: {len(files)} Python files in {', '.join(map(str, dirs))}")
+        raise TrainingError(f"corpus too small to split: {len(files)} Python files in {', '.join(map(str, dirs))}")
     return train, held
 
 
@@ -68,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         tokenizer = train_tokenizer((f.text for f in train_files), config.vocab_size)
         save_hf_tokenizer(tokenizer, out, config.context_length)
     (out / SPLIT_FILE).write_text(json.dumps({"held_out": [f.rel for f in held_files]}, indent=0))
-    train_chunks = [c for f in train_files for c in line_chunks(f.text, tokenizer, config.block_size)]
-    val_chunks = [c for f in held_files for c in line_chunks(f.text, tokenizer, config.block_size)]
+    train_chunks = file_chunks(train_files, tokenizer, config.block_size)
+    val_chunks = file_chunks(held_files, tokenizer, config.block_size)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(config.seed)
     model = build_model(config, tokenizer.get_vocab_size()).to(device)

@@ -17,7 +17,10 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from training.config import TrainConfig
+from training.corpus import Chunk
+from training.errors import TrainingError
 from training.fim import fim_transform
+from training.tokenizer import FILE_SEP
 
 CHECKPOINT = "checkpoint.pt"
 BEST_WEIGHTS = "best_weights.pt"  # written with keep_best=True: the weights at the best validation loss
@@ -26,9 +29,9 @@ BEST_WEIGHTS = "best_weights.pt"  # written with keep_best=True: the weights at 
 class PackedBatches:
     """Deterministic packed batches: batch `k` depends only on (seed, k), so a resumed run sees the same data."""
 
-    def __init__(self, chunks: list[str], tokenizer: Tokenizer, config: TrainConfig, seed_offset: int = 0):
+    def __init__(self, chunks: list[Chunk], tokenizer: Tokenizer, config: TrainConfig, seed_offset: int = 0):
         if not chunks:
-            raise ValueError("no training text: the corpus is empty")
+            raise TrainingError("no training text: the corpus is empty")
         self.chunks = chunks
         self.tokenizer = tokenizer
         self.config = config
@@ -43,11 +46,16 @@ class PackedBatches:
         stream: list[int] = []
         while len(stream) < need:
             picks = rng.integers(0, len(self.chunks), size=rows + 2)
-            texts = [fim_transform(self.chunks[i], rng, self.config.fim_rate, self.config.spm_rate) for i in picks]
+            texts = [example_text(self.chunks[i], rng, self.config) for i in picks]
             for encoding in self.tokenizer.encode_batch(texts, add_special_tokens=False):
                 stream.extend(encoding.ids)
                 stream.append(self.eos_id)
         return torch.tensor(stream[:need], dtype=torch.long).view(rows, -1)
+
+
+def example_text(chunk: Chunk, rng: np.random.Generator, config: TrainConfig) -> str:
+    """`<file_sep>path` header (as the runtime's prompts carry it) + the chunk, FIM-rearranged at `fim_rate`."""
+    return f"{FILE_SEP}{chunk.path}\n{fim_transform(chunk.text, rng, config.fim_rate, config.spm_rate)}"
 
 
 @dataclass
