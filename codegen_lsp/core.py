@@ -9,6 +9,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -97,12 +98,19 @@ class CodegenServer(LanguageServer):
         return {**self.host.status(), "version": __version__, "enabled": self.settings.enabled,
                 "settings": to_wire(self.settings), "stats": dict(self.scheduler.stats)}
 
+    # Documents
+
+    def open_document(self, uri: str) -> TextDocument | None:
+        """The document the editor has open at ``uri``, or None. Never a file read from disk: the server only sees
+        what the editor sends (pygls' get_text_document would read any path, also outside the workspace)."""
+        return self.workspace.text_documents.get(unquote(uri))
+
     # Completions
 
     async def suggestion_at(self, feature: str, uri: str, position: types.Position) -> str | None:
         """The suggestion to insert at ``position`` (None: nothing to show). Shared by the completion features."""
-        document = self.workspace.get_text_document(uri)
-        if not self.settings.serves(document.language_id or ""):
+        document = self.open_document(uri)
+        if document is None or not self.settings.serves(document.language_id or ""):
             return None
         await self.reload_if_published()
         if self.host.state != "ready":

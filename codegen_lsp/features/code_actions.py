@@ -13,7 +13,6 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
@@ -115,7 +114,9 @@ def code_actions(server: CodegenServer, params: types.CodeActionParams) -> list[
     if only and not any(KIND.value.startswith(kind) for kind in only):
         return []
     uri = params.text_document.uri
-    document = server.workspace.get_text_document(uri)
+    document = server.open_document(uri)
+    if document is None:
+        return []
     language = document.language_id or ""
     start = document.offset_at_position(params.range.start)
     end = document.offset_at_position(params.range.end)
@@ -170,7 +171,7 @@ async def generate_from_docstring(server: CodegenServer, uri: str, position: typ
 
 def _open_document(server: CodegenServer, uri: str) -> TextDocument | None:
     """The editor's open document (never a file read from disk), or None: the user is told."""
-    document = server.workspace.text_documents.get(unquote(uri))
+    document = server.open_document(uri)
     if document is None:
         notify.show(server, f"{uri} is not open in the editor: open it and run the action again")
     return document

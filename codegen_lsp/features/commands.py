@@ -27,4 +27,7 @@ def debug_document(server: CodegenServer, uri: str) -> dict:
     """The server's copy of a document (to check sync); only with the `debug.logDocuments` setting on."""
     if not server.settings.debug.log_documents:
         raise ValueError("codegen.debugDocument needs the setting codegen.debug.logDocuments = true")
-    return {"text": server.workspace.get_text_document(uri).source}
+    document = server.open_document(uri)
+    if document is None:
+        raise ValueError(f"{uri} is not open in the editor: codegen.debugDocument only shows open documents")
+    return {"text": document.source}

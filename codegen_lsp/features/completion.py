@@ -25,7 +25,9 @@ async def completion(server: CodegenServer, params: types.CompletionParams) -> t
     text = await server.suggestion_at("completion", uri, position)
     if text is None:
         return types.CompletionList(is_incomplete=True, items=[])
-    document = server.workspace.get_text_document(uri)
+    document = server.open_document(uri)
+    if document is None:  # closed while the suggestion was made
+        return types.CompletionList(is_incomplete=True, items=[])
     offset = document.offset_at_position(position)
     source = document.source
     typed = word_start(source[source.rfind("\n", 0, offset) + 1:offset])
