@@ -9,6 +9,7 @@ own extmark ghost text).
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -95,3 +96,21 @@ def test_inline_completion(package, ghost_text, backend, tmp_path, tiny_model):
 def test_commands_and_health(package, tmp_path, tiny_model):
     output = run_scenario(package, "commands", tmp_path, CODEGEN_TEST_MODEL=str(tiny_model))
     assert "ok - checkhealth reports the running model" in output
+
+
+SCRIPTED_MODEL = {"rules": [
+    {"after": '"""Return a greeting for name."""\n    ', "text": 'return "Hello, " + name'},
+    {"after": "return x * x\n```\nJavaScript:\n```javascript\n",
+     "text": "function square(x) {\n  return x * x;\n}\n```\n\nPython:"},
+]}
+
+
+def test_generate_and_translate_with_a_scripted_model(tmp_path, tiny_model):
+    script = tmp_path / "model.json"
+    script.write_text(json.dumps(SCRIPTED_MODEL))
+    run_scenario(NVIM_012, "generate", tmp_path, CODEGEN_TEST_MODEL=str(tiny_model), CODEGEN_TEST_EXPECT="scripted",
+                 CODEGEN_LSP_FAKE_MODEL=str(script))
+
+
+def test_generate_with_the_tiny_model_keeps_the_file_valid(tmp_path, tiny_model):
+    run_scenario(NVIM_012, "generate", tmp_path, CODEGEN_TEST_MODEL=str(tiny_model), CODEGEN_TEST_EXPECT="tiny")
