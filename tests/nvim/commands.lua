@@ -22,6 +22,13 @@ t.run(function()
   local status = t.wait_message('codegen: ready')
   t.check(status:find(vim.env.CODEGEN_TEST_MODEL, 1, true) ~= nil, ':CodegenStatus names the model', status)
 
+  require('codegen_lsp').update_settings({ maxTokens = 5 })
+  t.wait_until('the server to take the new settings', function()
+    local answer = t.request(client, 'workspace/executeCommand', { command = 'codegen.status' })
+    return vim.tbl_get(answer, 'settings', 'maxTokens') == 5
+  end)
+  t.check(true, 'update_settings() pushes settings to the running server')
+
   t.equal(vim.fn.getcompletion('CodegenTranslate ja', 'cmdline'), { 'javascript', 'java' },
     ':CodegenTranslate completes language names')
   vim.cmd('CodegenTranslate klingon')

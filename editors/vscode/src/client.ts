@@ -80,8 +80,10 @@ export class ServerController implements vscode.Disposable {
 
   async start(): Promise<void> {
     let server: Command;
+    let clientOptions: LanguageClientOptions;
     try {
       server = resolveCommand(SERVER, commandSettings("server.command"), localProbe);
+      clientOptions = this.clientOptions();
     } catch (error) {
       this.status.set("error", String(error));
       await showError(this.log, (error as Error).message);
@@ -89,7 +91,7 @@ export class ServerController implements vscode.Disposable {
     }
     this.log.info(`starting ${server.command} ${server.args.join(" ")}`);
     const serverOptions: ServerOptions = { command: server.command, args: server.args, options: { cwd: workspaceFolder() } };
-    this.client = new LanguageClient("codegen", "codegen", serverOptions, this.clientOptions());
+    this.client = new LanguageClient("codegen", "codegen", serverOptions, clientOptions);
     this.status.set("starting");
     try {
       await this.client.start();
