@@ -18,6 +18,7 @@ from pygls.workspace import TextDocument
 
 from . import __version__, notify
 from .context import Neighbour
+from .documents import LspProtocol
 from .engine import CompletionRequest, Suggestion, suggest
 from .model_host import ModelHost
 from .scheduler import CompletionCache, Scheduler
@@ -29,7 +30,8 @@ PROGRESS_CREATE_TIMEOUT_S = 5.0
 
 class CodegenServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("codegen-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("codegen-lsp", __version__, protocol_cls=LspProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.settings = Settings()
         self.host = ModelHost()
         self.scheduler = Scheduler()

@@ -1,0 +1,71 @@
+"""Documents as the LSP defines them, where pygls' TextDocument differs.
+
+- Lines end only at \\r\\n, \\r or \\n. pygls splits with str.splitlines, which also breaks at form feeds, \\x0b,
+  \\x1c-\\x1e, \\x85, \\u2028 and \\u2029: in a file holding one of those, every position after it meant another
+  place to the server than to the editor, and incremental edits corrupted the server's copy.
+- A character past the end of a line means the line's end (pygls took one character before it on a last line
+  without a line end, and overwrote the client's Position object while doing so).
+- A line past the end of the document means the document's end.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from lsprotocol import types
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.workspace import PositionCodec, TextDocument, Workspace
+from pygls.workspace.position_codec import ServerTextPosition
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_LINE_END = re.compile(r"(?:\r\n|\r|\n)$")
+
+
+def lsp_lines(text: str) -> tuple[str, ...]:
+    """The lines of ``text`` with their line ends, split only where the LSP ends a line."""
+    return tuple(_LINE.findall(text))
+
+
+class LspPositionCodec(PositionCodec):
+    def position_from_client_units(self, lines: Sequence[str], position: types.Position) -> ServerTextPosition:
+        """``position`` (client code units) as a line and a code point column, clamped as the spec says."""
+        if position.line >= len(lines):
+            return ServerTextPosition(len(lines), 0)
+        content = _LINE_END.sub("", lines[position.line])
+        units = column = 0
+        for char in content:
+            if units >= position.character:
+                break
+            units += self.impl.code_units_for_char(char)
+            column += 1
+        return ServerTextPosition(position.line, column)
+
+
+class LspTextDocument(TextDocument):
+    @property
+    def lines(self) -> Sequence[str]:
+        return lsp_lines(self.source)
+
+
+class LspWorkspace(Workspace):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._position_codec = LspPositionCodec(encoding=self._position_encoding)
+
+    def _create_text_document(self, doc_uri: str, source: str | None = None, version: int | None = None,
+                              language_id: str | None = None) -> TextDocument:
+        return LspTextDocument(doc_uri, source=source, version=version, language_id=language_id,
+                               sync_kind=self._sync_kind, position_codec=self._position_codec)
+
+
+class LspProtocol(LanguageServerProtocol):
+    """pygls' protocol with an LspWorkspace in place of the one `initialize` creates."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        result = yield from super().lsp_initialize(params)
+        workspace = self._workspace
+        self._workspace = LspWorkspace(workspace.root_uri, workspace._sync_kind, list(workspace.folders.values()),
+                                       workspace.position_encoding)
+        return result
