@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -10,13 +10,17 @@ import onnxruntime as ort
 from model.kv_cache import Past, PrefixCache
 from model.session import CUDA, DecoderGraph
 
+# Prompt tokens per graph run: bounds attention memory and lets a long prompt be cancelled between chunks.
+PREFILL_CHUNK = 256
+
 
 class Decoder:
     """Feeds the graph by name through IO binding: keys/values stay OrtValues on the session's device (no host copies
     per token on CUDA), only the logits come back to the CPU."""
 
-    def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None) -> None:
+    def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None, prefill_chunk: int = PREFILL_CHUNK) -> None:
         self.session = session
+        self.prefill_chunk = prefill_chunk
         self.graph = DecoderGraph.of(session)
         self.cache = PrefixCache() if cache is None else cache
         self._past_names = [past.name for past in self.graph.past]
@@ -24,11 +28,18 @@ class Decoder:
         self._sequence_axes = [past.sequence_axis for past in self.graph.past]
         self._empty = Past((), tuple(ort.OrtValue.ortvalue_from_numpy(array) for array in self.graph.empty_past()))
 
-    def start(self, tokens: Sequence[int]) -> tuple[np.ndarray, Past, int]:
-        """Run a prompt from the best cached prefix: (next-token logits, past, number of reused tokens)."""
+    def start(self, tokens: Sequence[int], cancelled: Callable[[], bool] = lambda: False) -> tuple[np.ndarray | None, Past, int]:
+        """Run a prompt from the best cached prefix: (next-token logits, past, number of reused tokens).
+
+        Long prompts run in chunks of `prefill_chunk` tokens; when `cancelled()` turns true between chunks the logits
+        are None and the past covers the chunks done (remember it: the next prompt reuses that work).
+        """
         entry, reused = self.cache.match(tokens)
         past = entry.truncated(reused, self._sequence_axes) if entry is not None else self._empty
-        logits, past = self.forward(tokens[reused:], past)
+        for chunk_start in range(reused, len(tokens), self.prefill_chunk):
+            if chunk_start > reused and cancelled():
+                return None, past, reused
+            logits, past = self.forward(tokens[chunk_start : chunk_start + self.prefill_chunk], past)
         return logits, past, reused
 
     def forward(self, tokens: Sequence[int], past: Past) -> tuple[np.ndarray, Past]:

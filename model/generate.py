@@ -142,8 +142,10 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
     if is_cancelled(request.cancel):
         finish = "cancelled"
     elif request.max_new_tokens > 0:
-        logits, past, reused = decoder.start(prompt)
-        while True:
+        logits, past, reused = decoder.start(prompt, cancelled=lambda: is_cancelled(request.cancel))
+        if logits is None:
+            finish = "cancelled"
+        while logits is not None:
             token = choose_token(logits, request.temperature, request.top_p, rng)
             first_token_s = first_token_s if first_token_s is not None else time.perf_counter() - started
             if token in end_ids:

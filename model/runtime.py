@@ -77,8 +77,13 @@ class Model:
         """
         max_new_tokens = min(max_new_tokens, self.manifest.context_length - 1)
         request = Request(max_new_tokens, temperature, top_p, stop, on_token, cancel, seed)
-        tokens = self._fit_context(self.tokenize(prompt), self.manifest.context_length - max_new_tokens)
+        tokens = self._fit_context(self.tokenize(prompt), self.manifest.context_length - max_new_tokens) or [self._start_token]
         return generate.run(self.decoder, self.tokenizer, tokens, self.end_ids, request)
+
+    @property
+    def _start_token(self) -> int:
+        """What an empty prompt runs: BOS, else the end-of-text token (as in unconditional generation)."""
+        return self.manifest.bos_token_id if self.manifest.bos_token_id is not None else self.manifest.eos_token_ids[0]
 
     @property
     def _adds_bos(self) -> bool:

@@ -53,12 +53,14 @@ def physical_core_count() -> int:
 
 
 def session_options() -> ort.SessionOptions:
-    """Options for one interactive request at a time: all physical cores inside ops, sequential graph."""
+    """Options for one interactive request at a time: all physical cores inside ops, sequential graph, no spinning."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = physical_core_count()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle threads sleep instead of spinning: the editor and the rest of the machine need the cores between ops.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return options
 

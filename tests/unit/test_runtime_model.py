@@ -10,6 +10,7 @@ import pytest
 
 import model
 from model import ModelError, generate
+from model.decoder import Decoder
 from model.generate import IncrementalDetokenizer, Request
 from model.store import ModelStore
 
@@ -108,6 +109,29 @@ def test_cancelled_before_start_runs_nothing(fresh):
     assert len(fresh.decoder.cache) == 0
 
 
+def test_chunked_prefill_gives_the_same_tokens(fresh):
+    tokens = fresh.tokenize(PROMPT)
+    chunked = Decoder(fresh.decoder.session, prefill_chunk=4)
+    result = generate.run(chunked, fresh.tokenizer, tokens, fresh.end_ids, Request(max_new_tokens=12))
+    assert result.token_ids == fresh.generate_detailed(PROMPT, max_new_tokens=12).token_ids
+
+
+def test_cancel_between_prefill_chunks_keeps_the_work_for_the_next_prompt(fresh):
+    tokens = fresh.tokenize(PROMPT)
+    chunked = Decoder(fresh.decoder.session, prefill_chunk=4)
+    checks = []
+
+    def cancel():
+        checks.append(True)
+        return len(checks) == 3  # before the prompt, after chunk 1, after chunk 2
+
+    cancelled = generate.run(chunked, fresh.tokenizer, tokens, fresh.end_ids, Request(max_new_tokens=12, cancel=cancel))
+    assert (cancelled.finish_reason, cancelled.token_ids, cancelled.first_token_s) == ("cancelled", [], None)
+    resumed = generate.run(chunked, fresh.tokenizer, tokens, fresh.end_ids, Request(max_new_tokens=12))
+    assert resumed.reused_tokens == 8
+    assert resumed.token_ids == fresh.generate_detailed(PROMPT, max_new_tokens=12).token_ids
+
+
 def test_stop_string_ends_the_text_before_it_and_is_never_streamed(fresh):
     full = fresh.generate(PROMPT, max_new_tokens=24)
     marker = full.strip()[3:6]
@@ -145,6 +169,11 @@ def test_sampling_is_reproducible_with_a_seed(fresh):
 
     assert sample(1) == sample(1)
     assert any(sample(seed) != sample(1) for seed in (2, 3, 4))
+
+
+def test_empty_prompt_starts_from_the_start_token(fresh):
+    result = fresh.generate_detailed("", max_new_tokens=4)
+    assert result.prompt_tokens == 1 and result.finish_reason in ("length", "eos")
 
 
 def test_long_prompt_is_cut_from_the_left_to_fit_the_context(fresh):
