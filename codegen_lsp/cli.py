@@ -127,13 +127,14 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from .protocol import ResyncingInput
     from .server import create_server
 
     server = create_server()
     if args.tcp:
         server.start_tcp("127.0.0.1", args.port)
     else:
-        server.start_io()
+        server.start_io(stdin=ResyncingInput(sys.stdin.buffer))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
 import uuid
@@ -12,15 +13,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcParseError
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from . import __version__, notify
 from .context import Neighbour
-from .documents import LspProtocol
 from .engine import CompletionRequest, Suggestion, suggest
 from .model_host import ModelHost
+from .protocol import CodegenProtocol
 from .scheduler import CompletionCache, Scheduler
 from .settings import Settings, parse_settings, to_wire
 
@@ -30,12 +32,22 @@ PROGRESS_CREATE_TIMEOUT_S = 5.0
 
 class CodegenServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("codegen-lsp", __version__, protocol_cls=LspProtocol,
+        super().__init__("codegen-lsp", __version__, protocol_cls=CodegenProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.settings = Settings()
         self.host = ModelHost()
         self.scheduler = Scheduler()
         self.cache = CompletionCache()
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """A message body that is not JSON is answered ParseError (id null, as JSON-RPC says); the rest as pygls
+        does (a message to the user)."""
+        if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError)):
+            logger.warning("unreadable message (%s): answered ParseError", type(error).__name__)
+            self.protocol._send_response(None, error=JsonRpcParseError(
+                f"the message body is not JSON in UTF-8 ({type(error).__name__})").to_response_error())
+            return
+        super().report_server_error(error, source)
 
     # Settings
 

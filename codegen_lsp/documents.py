@@ -14,7 +14,6 @@ import re
 from typing import Sequence
 
 from lsprotocol import types
-from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.workspace import PositionCodec, TextDocument, Workspace
 from pygls.workspace.position_codec import ServerTextPosition
 
@@ -57,15 +56,3 @@ class LspWorkspace(Workspace):
                               language_id: str | None = None) -> TextDocument:
         return LspTextDocument(doc_uri, source=source, version=version, language_id=language_id,
                                sync_kind=self._sync_kind, position_codec=self._position_codec)
-
-
-class LspProtocol(LanguageServerProtocol):
-    """pygls' protocol with an LspWorkspace in place of the one `initialize` creates."""
-
-    @lsp_method(types.INITIALIZE)
-    def lsp_initialize(self, params: types.InitializeParams):
-        result = yield from super().lsp_initialize(params)
-        workspace = self._workspace
-        self._workspace = LspWorkspace(workspace.root_uri, workspace._sync_kind, list(workspace.folders.values()),
-                                       workspace.position_encoding)
-        return result
