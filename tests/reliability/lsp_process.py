@@ -47,7 +47,7 @@ class ServerProcess:
         environment = {key: value for key, value in os.environ.items() if key != "CODEGEN_LSP_FAKE_MODEL"}
         self.process = subprocess.Popen([*SERVER, *args], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, env={**environment, **(env or {})})
-        self.responses: dict[Any, list[dict]] = defaultdict(list)
+        self.responses: dict[str, list[dict]] = defaultdict(list)  # by the JSON of the id ("null" for none)
         self.notifications: list[dict] = []
         self.client_requests: list[dict] = []
         self.stderr = bytearray()
@@ -95,13 +95,13 @@ class ServerProcess:
         """The (first) response to ``request_id``; AssertionError when none comes or the server died."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while not self.responses.get(request_id):
+            while not self.responses.get(json.dumps(request_id)):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self.process.poll() is not None:
                     raise AssertionError(f"no response to request {request_id} (server exit code "
                                          f"{self.process.poll()}); stderr tail: {self.stderr_text()[-2000:]}")
                 self._changed.wait(min(remaining, 0.5))
-            return self.responses[request_id][0]
+            return self.responses[json.dumps(request_id)][0]
 
     def call(self, method: str, params: Any = None, timeout: float = RESPONSE_TIMEOUT_S) -> dict:
         """Send a request and wait for its response (the whole JSON-RPC message)."""
@@ -140,7 +140,7 @@ class ServerProcess:
             if "method" in message:
                 self.notifications.append(message)
             else:
-                self.responses[message.get("id")].append(message)
+                self.responses[json.dumps(message.get("id"))].append(message)
             self._changed.notify_all()
 
     def _read_stderr(self) -> None:
