@@ -13,10 +13,11 @@ SCRIPTED_MODEL = Path(__file__).parent / "scripted_model.json"
 DEBUG_OPTIONS = {"debug": {"logDocuments": True}}
 
 
-def scripted_server(workspace: Path, options: dict | None = None, args: tuple[str, ...] = ()) -> ServerProcess:
-    """An initialized server on the scripted model (tests/reliability/scripted_model.json) with ``workspace`` as
-    its only folder."""
-    server = ServerProcess(env={"CODEGEN_LSP_FAKE_MODEL": str(SCRIPTED_MODEL)}, args=args)
+def scripted_server(workspace: Path, options: dict | None = None, args: tuple[str, ...] = (),
+                    script: Path = SCRIPTED_MODEL) -> ServerProcess:
+    """An initialized server on a scripted model (default: tests/reliability/scripted_model.json) with
+    ``workspace`` as its only folder."""
+    server = ServerProcess(env={"CODEGEN_LSP_FAKE_MODEL": str(script)}, args=args)
     server.initialize({"model": str(workspace), **(options if options is not None else DEBUG_OPTIONS)}, workspace)
     return server
 
