@@ -38,6 +38,7 @@ class CodegenServer(LanguageServer):
         self.host = ModelHost()
         self.scheduler = Scheduler()
         self.cache = CompletionCache()
+        self._failures_shown: set[type] = set()  # kinds of generation failure the user was told about
 
     def report_server_error(self, error: Exception, source) -> None:
         """A message body that is not JSON is answered ParseError (id null, as JSON-RPC says); the rest as pygls
@@ -82,6 +83,10 @@ class CodegenServer(LanguageServer):
         if self.host.state == "ready":
             message = f"model ready: {self.host.path} ({time.monotonic() - started:.1f} s)"
             notify.log(self, message)
+            if self.host.cuda_fell_back():
+                notify.show(self, "CUDA could not start for this model, so it runs on CPU (the server log has "
+                                  "onnxruntime's reason): check the CUDA/cuDNN libraries onnxruntime-gpu needs, or "
+                                  "set device to cpu", types.MessageType.Warning)
         else:
             message = f"no model: {self.host.error}"
             notify.show(self, message)
@@ -139,13 +144,30 @@ class CodegenServer(LanguageServer):
         request = CompletionRequest(text, offset, document.language_id or "", self._relative_path(uri),
                                     self._neighbours(document))
         settings = self.settings
-        suggestion = await self.scheduler.run_latest(f"{feature} {uri}", lambda cancelled: self._generate(
-            request, settings, cancelled))
+        try:
+            suggestion = await self.scheduler.run_latest(f"{feature} {uri}", lambda cancelled: self._generate(
+                request, settings, cancelled))
+        except Exception as error:  # a failing model costs this suggestion, never the editor's request
+            self._report_generation_failure(error)
+            return None
         if suggestion is None:
             return None
         if use_cache:
             self.cache.store(uri, prefix, suffix, suggestion.text or "")
         return suggestion.text
+
+    def _report_generation_failure(self, error: Exception) -> None:
+        """Tell the user once per kind of failure (not at every keystroke); always log it."""
+        if isinstance(error, MemoryError):
+            message = ("out of memory while generating: lower codegen.contextTokens or codegen.maxTokens, or use a "
+                       "smaller or int8 model")
+        else:
+            message = f"the model failed while generating ({type(error).__name__}: {error}): run codegen.reloadModel"
+        if type(error) in self._failures_shown:
+            notify.log(self, message, types.MessageType.Error)
+        else:
+            self._failures_shown.add(type(error))
+            notify.show(self, message)
 
     def _generate(self, request: CompletionRequest, settings: Settings, cancelled) -> Suggestion | None:
         """Runs on the worker thread: the model may have changed since the request was queued."""

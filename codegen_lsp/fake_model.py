@@ -3,11 +3,13 @@
 The tiny random test model writes nonsense; end-to-end tests that assert on suggestion text use this instead.
 Script: {"rules": [{"after": "def add(a, b):", "text": "\n    return a + b", "token_delay_ms": 0}]}
 The first rule whose "after" ends the prompt's prefix gives the generated text, streamed one word at a time
-(each word after "token_delay_ms").
+(each word after "token_delay_ms"); a rule with "raise": "MemoryError" (a builtin exception's name) raises it
+instead, as a failing model would.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import time
@@ -57,6 +59,8 @@ class ScriptedModel:
                           on_token=None, cancel=None, seed=None) -> FakeGeneration:
         prefix = prompt.removeprefix("<PRE>").split("<SUF>", 1)[0]
         rule = next((rule for rule in self._rules if prefix.endswith(rule["after"])), {"text": ""})
+        if "raise" in rule:
+            raise getattr(builtins, rule["raise"])(f"scripted failure after {rule['after']!r}")
         delay_s = rule.get("token_delay_ms", 0) / 1000
         text, reason = "", "eos"
         for index, piece in enumerate(_PIECES.findall(rule["text"])):

@@ -83,10 +83,19 @@ class ModelHost:
             return False
         return path != self.path or _fingerprint(path) != self._fingerprint
 
+    def cuda_fell_back(self) -> bool:
+        """Whether the model runs on CPU although CUDA was wanted and installed (its GPU session failed to start;
+        the runtime logs onnxruntime's reason)."""
+        if self.device == "cpu" or getattr(self.model, "device", None) != "cpu":
+            return False
+        import onnxruntime
+
+        return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
     def status(self) -> dict:
         return {
             "state": self.state,
             "model": str(self.path) if self.path else None,
-            "device": self.device,
+            "device": getattr(self.model, "device", self.device),  # where it runs, once loaded
             "error": self.error,
         }
