@@ -217,7 +217,12 @@ def collect_repository(root: Path | str) -> RepoData:
         if reason:
             excluded.add(reason)
             continue
-        text = decode_source(path.read_bytes())
+        try:
+            data = path.read_bytes()
+        except OSError:  # permissions, a file removed meanwhile, an I/O error: leave it out, keep going
+            excluded.add("unreadable")
+            continue
+        text = decode_source(data)
         if text is None:
             excluded.add("binary")
             continue
