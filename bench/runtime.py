@@ -16,11 +16,14 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import onnxruntime
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# PyTorch's OpenMP threads sleep when idle, as the runtime's do (model.session): a fair fight on a busy machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import model  # noqa: E402
 
@@ -37,22 +40,17 @@ class Timing:
     decode_tokens_per_s: list[float] = field(default_factory=list)
     computed_prompt_tokens: list[int] = field(default_factory=list)
 
+    def add(self, first_token_s: float, decoded_tokens: int, decode_s: float, computed_prompt_tokens: int) -> None:
+        self.first_token_s.append(first_token_s)
+        if decoded_tokens > 0:
+            self.decode_tokens_per_s.append(decoded_tokens / decode_s)
+        self.computed_prompt_tokens.append(computed_prompt_tokens)
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-dir", type=Path, action="append", help="model directory to measure (repeatable)")
-    parser.add_argument("--hf-dir", type=Path, help="checkpoint for PyTorch eager (default: the first model's hf/)")
-    parser.add_argument("--random-llama", action="store_true", help="build and export a random Llama (the default without --model-dir)")
-    parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--hidden", type=int, default=768)
-    parser.add_argument("--vocab", type=int, default=16384, help="tokenizer size of the random Llama")
-    parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parents[1] / ".cache" / "bench")
-    parser.add_argument("--prompt-tokens", type=int, default=1500)
-    parser.add_argument("--new-tokens", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3, help="cold runs per configuration (prefix reuse runs 5)")
-    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--no-eager", action="store_true", help="skip PyTorch eager")
-    return parser.parse_args(argv)
+    def add_generation(self, generation: model.Generation) -> None:
+        self.add(
+            generation.first_token_s, len(generation.token_ids) - 1, generation.total_s - generation.first_token_s,
+            generation.prompt_tokens - generation.reused_tokens,
+        )
 
 
 def build_random_llama(work_dir: Path, layers: int, hidden: int, vocab: int) -> Path:
@@ -101,15 +99,31 @@ def code_prompt(loaded: model.Model, tokens: int) -> str:
     return loaded.tokenizer.decode(ids)
 
 
-def measure_eager(hf_dir: Path, ids: list[int], new_tokens: int, repeats: int) -> Timing:
-    """transformers `generate` (greedy, exactly `new_tokens`), timed per token through a streamer."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", type=Path, action="append", help="model directory to measure (repeatable)")
+    parser.add_argument("--hf-dir", type=Path, help="checkpoint for PyTorch eager (default: the first model's hf/)")
+    parser.add_argument("--random-llama", action="store_true", help="build and export a random Llama (the default without --model-dir)")
+    parser.add_argument("--layers", type=int, default=12)
+    parser.add_argument("--hidden", type=int, default=768)
+    parser.add_argument("--vocab", type=int, default=16384, help="tokenizer size of the random Llama")
+    parser.add_argument("--work-dir", type=Path, default=Path(__file__).resolve().parents[1] / ".cache" / "bench")
+    parser.add_argument("--prompt-tokens", type=int, default=1500)
+    parser.add_argument("--new-tokens", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3, help="cold runs per configuration (prefix reuse: 5 keystrokes)")
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--no-eager", action="store_true", help="skip PyTorch eager")
+    return parser.parse_args(argv)
+
+
+def eager_runner(hf_dir: Path, ids: list[int], new_tokens: int) -> Callable[[Timing], None]:
+    """A function timing one transformers `generate` (greedy, exactly `new_tokens`) per token through a streamer."""
     import torch
     from transformers import AutoModelForCausalLM
 
     torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
     reference = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
     input_ids = torch.tensor([ids])
-    timing = Timing("PyTorch eager fp32")
 
     class Stamps:
         """Streamer protocol: put() is called with the prompt, then once per generated token."""
@@ -123,8 +137,7 @@ def measure_eager(hf_dir: Path, ids: list[int], new_tokens: int, repeats: int) -
         def end(self) -> None:
             pass
 
-    for repeat in range(repeats):
-        print(f"PyTorch eager: run {repeat + 1}/{repeats} ...", file=sys.stderr)
+    def run(timing: Timing) -> None:
         stamps = Stamps()
         with torch.inference_mode():
             started = time.perf_counter()
@@ -133,31 +146,43 @@ def measure_eager(hf_dir: Path, ids: list[int], new_tokens: int, repeats: int) -
                 do_sample=False, streamer=stamps, pad_token_id=reference.config.eos_token_id,
             )
         generated = stamps.times[1:]
-        timing.first_token_s.append(generated[0] - started)
-        timing.decode_tokens_per_s.append((len(generated) - 1) / (generated[-1] - generated[0]))
-        timing.computed_prompt_tokens.append(len(ids))
-    return timing
+        timing.add(generated[0] - started, len(generated) - 1, generated[-1] - generated[0], len(ids))
+
+    return run
 
 
-def record(timing: Timing, generation: model.Generation) -> None:
-    timing.first_token_s.append(generation.first_token_s)
-    decoded = len(generation.token_ids) - 1
-    if decoded > 0:
-        timing.decode_tokens_per_s.append(decoded / (generation.total_s - generation.first_token_s))
-    timing.computed_prompt_tokens.append(generation.prompt_tokens - generation.reused_tokens)
+def runtime_label(loaded: model.Model) -> str:
+    quantization = loaded.manifest.quantization
+    return f"runtime {'fp32' if quantization == 'none' else quantization}"
 
 
-def measure_runtime(loaded: model.Model, prompt: str, new_tokens: int, repeats: int) -> tuple[Timing, Timing]:
-    """(cold: empty prefix cache each time, prefix reuse: a few typed tokens appended to the previous request)."""
-    label = f"runtime {loaded.manifest.quantization if loaded.manifest.quantization != 'none' else 'fp32'}"
-    cold, reuse = Timing(f"{label} cold"), Timing(f"{label} prefix reuse")
-    print(f"{label}: {repeats} cold runs, then 5 typed extensions ...", file=sys.stderr)
-    for _ in range(repeats):
+def measure(runs: list[tuple[Timing, Callable[[Timing], None]]], repeats: int) -> None:
+    """Round-robin over the configurations, so that a change in background load hits all of them alike."""
+    for repeat in range(repeats):
+        for timing, run in runs:
+            print(f"{timing.name}: run {repeat + 1}/{repeats} ...", file=sys.stderr)
+            run(timing)
+
+
+def cold_runner(loaded: model.Model, prompt: str, new_tokens: int) -> Callable[[Timing], None]:
+    """A function timing one generation from an empty prefix cache."""
+
+    def run(timing: Timing) -> None:
         loaded.decoder.cache.clear()
-        record(cold, loaded.generate_detailed(prompt, max_new_tokens=new_tokens))
-    for keystrokes in range(4, 4 * 6, 4):
-        record(reuse, loaded.generate_detailed(prompt + TYPED[:keystrokes], max_new_tokens=new_tokens))
-    return cold, reuse
+        timing.add_generation(loaded.generate_detailed(prompt, max_new_tokens=new_tokens))
+
+    return run
+
+
+def typing_runner(loaded: model.Model, prompt: str, new_tokens: int) -> Callable[[Timing], None]:
+    """A function timing the next keystroke: a few typed characters appended to the previous request's prompt."""
+    loaded.generate(prompt, max_new_tokens=new_tokens)  # the request before the first keystroke (not timed)
+    typed = iter(range(4, len(TYPED), 4))
+
+    def run(timing: Timing) -> None:
+        timing.add_generation(loaded.generate_detailed(prompt + TYPED[: next(typed)], max_new_tokens=new_tokens))
+
+    return run
 
 
 def summary(values: list[float], scale: float = 1.0, digits: int = 0) -> str:
@@ -196,18 +221,22 @@ def main(argv: list[str] | None = None) -> int:
     prompt = code_prompt(loaded_models[0], args.prompt_tokens)
     ids = loaded_models[0].tokenize(prompt)
 
-    timings: list[Timing] = []
-    baseline = None
+    runs, baseline = [], None
     if not args.no_eager and (hf_dir / "config.json").is_file():
-        baseline = measure_eager(hf_dir, ids, args.new_tokens, args.repeats)
-        timings.append(baseline)
-    reuse_lines = []
-    for loaded in loaded_models:
-        cold, reuse = measure_runtime(loaded, prompt, args.new_tokens, args.repeats)
-        timings += [cold, reuse]
-        speedup = statistics.median(cold.first_token_s) / statistics.median(reuse.first_token_s)
-        reuse_lines.append(f"- {reuse.name}: first token {speedup:.0f}x faster than cold (target >= 10x)")
+        baseline = Timing("PyTorch eager fp32")
+        runs.append((baseline, eager_runner(hf_dir, ids, args.new_tokens)))
+    cold = [Timing(f"{runtime_label(loaded)} cold") for loaded in loaded_models]
+    runs += [(timing, cold_runner(loaded, prompt, args.new_tokens)) for timing, loaded in zip(cold, loaded_models)]
+    measure(runs, args.repeats)
+    reuse = [Timing(f"{runtime_label(loaded)} prefix reuse") for loaded in loaded_models]
+    measure([(timing, typing_runner(loaded, prompt, args.new_tokens)) for timing, loaded in zip(reuse, loaded_models)], 5)
 
+    timings = ([baseline] if baseline else []) + [t for pair in zip(cold, reuse) for t in pair]
+    reuse_lines = [
+        f"- {warm.name}: first token {statistics.median(cold_timing.first_token_s) / statistics.median(warm.first_token_s):.0f}x "
+        "faster than cold (target >= 10x)"
+        for cold_timing, warm in zip(cold, reuse)
+    ]
     first = loaded_models[0].manifest
     print(
         f"model: {first.architecture} from {hf_dir}; prompt {len(ids)} tokens, {args.new_tokens} new tokens; "
