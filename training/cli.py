@@ -22,9 +22,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "finetune": ("training.finetune", "fine-tune a model on a repository, evaluate before/after, publish it"),
     "eval": ("training.evaluate", "evaluate model directories on a repository's held-out files"),
     "models": ("training.publish", "list the model store's versions, switch (use VERSION) or roll back"),
-    "finetune": ("training.finetune", "fine-tune a model on a repository, evaluate before/after, publish it"),
-    "eval": ("training.evaluate", "evaluate model directories on a repository's held-out files"),
-    "models": ("training.publish", "list the model store's versions, switch (use VERSION) or roll back"),
 }
 
 
