@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import model  # noqa: E402
+from bench.common import build_random_llama, code_prompt, exported, summary  # noqa: E402
 
 # Keystrokes appended one request at a time (each adds a few tokens to the previous prompt), as typing does.
 TYPED = "\n    def handle(self, request):\n        response = self.process(request.body)\n        return"
@@ -51,52 +52,6 @@ class Timing:
             generation.first_token_s, len(generation.token_ids) - 1, generation.total_s - generation.first_token_s,
             generation.prompt_tokens - generation.reused_tokens,
         )
-
-
-def build_random_llama(work_dir: Path, layers: int, hidden: int, vocab: int) -> Path:
-    """A random-initialised Llama checkpoint with a byte-level BPE trained on the standard library (cached)."""
-    hf_dir = work_dir / f"random-llama-{layers}x{hidden}-v{vocab}" / "hf"
-    if (hf_dir / "config.json").is_file():
-        return hf_dir
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from training.corpus import read_python_tree, stdlib_dir
-    from training.tokenizer import EOS, save_hf_tokenizer, train_tokenizer
-
-    print(f"building a random {layers}-layer/{hidden} Llama in {hf_dir} ...", file=sys.stderr)
-    texts = [source.text for source in read_python_tree(stdlib_dir())[:400]]
-    tokenizer = train_tokenizer(texts, vocab)
-    config = LlamaConfig(
-        vocab_size=tokenizer.get_vocab_size(), hidden_size=hidden, intermediate_size=hidden * 8 // 3,
-        num_hidden_layers=layers, num_attention_heads=hidden // 64, num_key_value_heads=hidden // 64,
-        max_position_embeddings=2048, eos_token_id=tokenizer.token_to_id(EOS), bos_token_id=tokenizer.token_to_id(EOS),
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(hf_dir)
-    save_hf_tokenizer(tokenizer, hf_dir, context_length=2048)
-    return hf_dir
-
-
-def exported(hf_dir: Path, quantize: str) -> Path:
-    """`codegen-train export HF_DIR --out ... --quantize QUANTIZE` (cached next to the checkpoint)."""
-    out = hf_dir.parent / f"model-{quantize}"
-    if not (out / "manifest.json").is_file():
-        from training.export import export_model
-
-        print(f"exporting {hf_dir} -> {out} ({quantize}) ...", file=sys.stderr)
-        export_model(hf_dir, out, quantize=quantize, keep_hf=False)
-    return out
-
-
-def code_prompt(loaded: model.Model, tokens: int) -> str:
-    """About `tokens` tokens of real Python source (the standard library's `argparse`, `typing`, ...)."""
-    import sysconfig
-
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    text = "".join((stdlib / name).read_text(encoding="utf-8") for name in ("argparse.py", "typing.py"))
-    ids = loaded.tokenizer.encode(text, add_special_tokens=False).ids[:tokens]
-    return loaded.tokenizer.decode(ids)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -185,13 +140,6 @@ def typing_runner(loaded: model.Model, prompt: str, new_tokens: int) -> Callable
     return run
 
 
-def summary(values: list[float], scale: float = 1.0, digits: int = 0) -> str:
-    if not values:
-        return "-"
-    median = statistics.median(values) * scale
-    return f"{median:.{digits}f} [{min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f}]"
-
-
 def table(timings: list[Timing], baseline: Timing | None) -> str:
     """Markdown table: medians [min-max] and ratios against PyTorch eager."""
     lines = [
@@ -218,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         hf_dir = args.hf_dir or build_random_llama(args.work_dir, args.layers, args.hidden, args.vocab)
         model_dirs = [exported(hf_dir, "none"), exported(hf_dir, "int8")]
     loaded_models = [model.load(path, device=args.device) for path in model_dirs]
-    prompt = code_prompt(loaded_models[0], args.prompt_tokens)
+    prompt = code_prompt(loaded_models[0].tokenizer, args.prompt_tokens)
     ids = loaded_models[0].tokenize(prompt)
 
     runs, baseline = [], None
