@@ -43,6 +43,7 @@ def test_ghost_text_and_code_action_in_code_server(tmp_path, tiny_model):
     completed = subprocess.run([str(NODE_24 / "node"), str(HERE / "vscode_real.mjs")], env=env, capture_output=True,
                                text=True, timeout=RUN_TIMEOUT_S, stdin=subprocess.DEVNULL)
     output = completed.stdout + completed.stderr
+    print(output)
     assert completed.returncode == 0, output
     assert "ok - Tab accepts it into the buffer" in output
     assert "ok - the code action is listed natively" in output
