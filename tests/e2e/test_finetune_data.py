@@ -4,7 +4,7 @@ from tokenizers import Tokenizer
 
 from tests.fixtures.repos import SECRETS, write_fixture_repo
 from training.config import TrainConfig
-from training.finetune import training_chunks
+from training.corpus import file_chunks
 from training.repo_data import collect_repository, split_files
 from training.train import PackedBatches
 
@@ -13,7 +13,7 @@ def test_secrets_never_appear_in_tokenized_training_examples(tmp_path, tiny_hf_c
     tokenizer = Tokenizer.from_file(str(tiny_hf_checkpoint("llama", fim="starcoder") / "tokenizer.json"))
     train_files, held_out = split_files(collect_repository(write_fixture_repo(tmp_path)).files)
     config = TrainConfig(block_size=64, batch_size=4, fim_rate=0.5)
-    batches = PackedBatches(training_chunks(train_files, tokenizer, config.block_size), tokenizer, config)
+    batches = PackedBatches(file_chunks(train_files, tokenizer, config.block_size), tokenizer, config)
     decoded = [tokenizer.decode(row.tolist(), skip_special_tokens=False) for i in range(20) for row in batches.batch(i)]
     text = "".join(decoded)
     assert "def core_step_0" in text  # the training text is really there
