@@ -80,6 +80,7 @@ class CodegenServer(LanguageServer):
         started = time.monotonic()
         await self.scheduler.call(self.host.load, self.settings.model, self.settings.device)
         self.cache.forget()
+        self._failures_shown.clear()  # a new model: its failures are news
         if self.host.state == "ready":
             message = f"model ready: {self.host.path} ({time.monotonic() - started:.1f} s)"
             notify.log(self, message)
