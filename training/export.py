@@ -77,6 +77,8 @@ HF_FILE_PATTERNS = (
     "tokenizer.model",
     "added_tokens.json",
     "chat_template.jinja",
+    "corpus_split.json",  # provenance of a `codegen-train pretrain` checkpoint: its held-out files
+    "training_log.json",  # ... and its training curve
 )
 
 
