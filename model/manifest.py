@@ -102,6 +102,7 @@ class Manifest:
         text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=".manifest-", delete=False) as tmp:
             tmp.write(text)
+        os.chmod(tmp.name, 0o644)  # NamedTemporaryFile creates 0600; a model directory is meant to be shared
         os.replace(tmp.name, path)
         return path
 

@@ -84,3 +84,8 @@ def test_unparsable_manifest_is_a_model_error(tmp_path):
     (tmp_path / MANIFEST_FILE).write_text("{not json")
     with pytest.raises(ModelError, match="invalid"):
         Manifest.read(tmp_path)
+
+
+def test_manifest_is_readable_by_everyone_like_the_model_files(tmp_path):
+    make_model_dir(tmp_path)
+    assert (tmp_path / MANIFEST_FILE).stat().st_mode & 0o777 == 0o644
