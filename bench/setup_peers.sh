@@ -31,8 +31,9 @@ if [[ ! -x "$PEERS_VENV/bin/python" ]]; then
     "$PROJECT_PYTHON" -m venv "$PEERS_VENV"
 fi
 if ! "$PEERS_VENV/bin/python" -c "import llama_cpp, llama_cpp.server" 2>/dev/null; then
-    # A native build for this CPU (AVX2/FMA here); CMAKE_ARGS may add more (e.g. -DGGML_CUDA=on on a GPU machine).
-    CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+    # A native build for this CPU (AVX2/FMA here), without the multimodal (llava/mtmd) library that the benchmark never
+    # loads; CMAKE_ARGS replaces that (e.g. "-DLLAVA_BUILD=OFF -DGGML_CUDA=on" on a GPU machine).
+    CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
         nice -n "$NICE" "$PEERS_VENV/bin/pip" install --no-binary llama-cpp-python "$SOURCE_DIR[server]"
 fi
 # The converter runs in the project venv (torch, transformers; bench/peers.py puts the sdist's gguf-py on its path).
