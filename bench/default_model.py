@@ -29,7 +29,8 @@ def held_out_stdlib(model_dir: Path) -> list[SourceFile]:
 
 
 def project_sources() -> list[SourceFile]:
-    return [f for package in PROJECT_PACKAGES for f in read_python_tree(PROJECT_ROOT / package)]
+    return [SourceFile(f.path, f"{package}/{f.rel}", f.text)
+            for package in PROJECT_PACKAGES for f in read_python_tree(PROJECT_ROOT / package)]
 
 
 def main() -> None:
