@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import platform
-import resource
 import socket
 import statistics
 import subprocess
@@ -159,7 +158,7 @@ class LlamaCpp:
 
 
 def llama_cpp_module(extra_buffer_types: bool):
-    """`llama_cpp`, with weight repacking into extra buffer types turned off when asked (q8_0 on AVX2-only CPUs)."""
+    """`llama_cpp`, with weight repacking into extra buffer types turned off when asked (CPUs where repacking fails)."""
     try:
         import llama_cpp
     except ImportError as error:
@@ -198,10 +197,10 @@ def measure(spec: dict) -> dict:
         result["prefill"] = {}
         for length in spec["prefill_lengths"]:
             rates = []
-            for _ in range(spec["repeats"]):
+            for _ in range(spec["repeats"] + 1):  # the first run of each length warms allocations up, unrecorded
                 engine.forget()
                 rates.append(length / engine.generate(ids[:length], 1)[1])
-            result["prefill"][str(length)] = rates
+            result["prefill"][str(length)] = rates[1:]
         result["decode"] = []
         for _ in range(spec["repeats"]):
             engine.forget()
@@ -209,8 +208,16 @@ def measure(spec: dict) -> dict:
             result["decode"].append((spec["new_tokens"] - 1) / (total - first))
         cached = ids[: spec["cached_length"]]
         result["extend"] = [s for _ in range(spec["repeats"]) for s in engine.extend(cached, spec["appended"])]
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     return result
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set since its exec (VmHWM; ru_maxrss would carry the parent's over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def worker_main(spec_path: str) -> int:
@@ -361,7 +368,7 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def cpu_rows(weights: Weights, spec: dict) -> list[Row]:
+def cpu_rows(weights: Weights, spec: dict, extra_buffer_types: bool = True) -> list[Row]:
     def row(name: str, engine: str, path: Path, **options) -> Row:
         return Row(name, {**spec, "engine": engine, "path": str(path), "options": options})
 
@@ -372,8 +379,7 @@ def cpu_rows(weights: Weights, spec: dict) -> list[Row]:
         row("our runtime fp32", "ours", weights.onnx["none"]),
         row(BASELINE, "ours", weights.onnx["int8"]),
         row("llama.cpp f16", "llama.cpp", weights.gguf["f16"]),
-        # Repacking q8_0 weights into extra buffer types fails on this AVX2-only CPU; plain q8_0 kernels are used.
-        row("llama.cpp q8_0", "llama.cpp", weights.gguf["q8_0"], extra_buffer_types=False),
+        row("llama.cpp q8_0", "llama.cpp", weights.gguf["q8_0"], extra_buffer_types=extra_buffer_types),
     ]
     return rows
 
@@ -431,7 +437,7 @@ def cpu_table(rows: list[Row], greedy: list[int], lengths: list[int], context_le
 def benchmark_weights(weights: Weights, args: argparse.Namespace, threads: int) -> str:
     spec = base_spec(weights, args, threads)
     greedy = check_parity(weights, spec)
-    rows = cpu_rows(weights, spec)
+    rows = cpu_rows(weights, spec, not args.no_extra_bufts)
     for row in rows:
         row.result = run_worker(row, python_for(row))
     short, long = spec["prefill_lengths"][0], spec["prefill_lengths"][-1]
@@ -496,7 +502,7 @@ def wait_until_serving(port: int, server: subprocess.Popen, timeout_s: float = 3
     raise SystemExit(f"llama.cpp server did not answer on 127.0.0.1:{port} within {timeout_s:.0f} s")
 
 
-def llama_server_typing(weights: Weights, source: str, max_tokens: int, threads: int) -> dict:
+def llama_server_typing(weights: Weights, source: str, max_tokens: int, threads: int, extra_buffer_types: str) -> dict:
     """The keystroke scenario sent to llama-cpp-python's `/v1/completions` with the FIM prompt our server builds."""
     import http.client
 
@@ -509,7 +515,7 @@ def llama_server_typing(weights: Weights, source: str, max_tokens: int, threads:
     settings, _ = parse_settings({"maxTokens": max_tokens})
     port = free_port()
     server = subprocess.Popen(
-        [str(PEERS_PYTHON), __file__, "serve", str(weights.gguf["q8_0"]), str(port), str(threads), str(weights.context_length), "0"],
+        [str(PEERS_PYTHON), __file__, "serve", str(weights.gguf["q8_0"]), str(port), str(threads), str(weights.context_length), extra_buffer_types],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -535,7 +541,7 @@ def llama_server_typing(weights: Weights, source: str, max_tokens: int, threads:
         server.wait(timeout=30)
 
 
-def typing_table(weights: Weights, max_tokens: int, threads: int) -> str:
+def typing_table(weights: Weights, max_tokens: int, threads: int, extra_buffer_types: bool) -> str:
     import asyncio
     import textwrap
 
@@ -547,7 +553,7 @@ def typing_table(weights: Weights, max_tokens: int, threads: int) -> str:
         print(f"  typing: {name} ...", file=sys.stderr, flush=True)
         results[name] = asyncio.run(run(source, {"model": str(weights.onnx["int8"]), "maxTokens": max_tokens, "debug": debug}))
     print("  typing: llama-cpp-python server (q8_0) ...", file=sys.stderr, flush=True)
-    results["llama-cpp-python server (q8_0), /v1/completions"] = llama_server_typing(weights, source, max_tokens, threads)
+    results["llama-cpp-python server (q8_0), /v1/completions"] = llama_server_typing(weights, source, max_tokens, threads, "1" if extra_buffer_types else "0")
     base = percentile(next(iter(results.values()))["latencies"], 0.5)
     lines = [
         f"### keystrokes: {weights.name}, typing {len(results[next(iter(results))]['latencies'])} characters into textwrap.py, maxTokens {max_tokens}\n",
@@ -617,6 +623,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=16, help="maxTokens of the keystroke scenario")
+    parser.add_argument("--threads", type=int, help="pin the run (every engine and server) to this many CPUs (default: all)")
+    parser.add_argument("--no-extra-bufts", action="store_true",
+                        help="q8_0 without weight repacking (use_extra_bufts=False), for CPUs where repacking fails")
     parser.add_argument("--work-dir", type=Path, default=WORK_DIR)
     return parser.parse_args(argv)
 
@@ -643,12 +652,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from model.session import physical_core_count
 
+    if args.threads:
+        # Children inherit the affinity; our runtime sizes its thread pool from it, the others get `threads`.
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.threads])
     threads = physical_core_count()
     cuda_missing = cuda_available()
     weights_sets = [prepare(name, hf_dir, args.work_dir, cuda_missing is None) for name, hf_dir in checkpoints(args)]
     load = os.getloadavg()[0]
     print(
-        f"# peers: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {threads} threads per engine, "
+        f"# peers: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {threads} threads per engine "
+        f"(pinned to CPUs {sorted(os.sched_getaffinity(0))}), "
         f"load average {load:.1f} at start; onnxruntime {onnxruntime.__version__}, llama-cpp-python {LLAMA_CPP_PYTHON_VERSION}; "
         f"PyTorch bf16 row {'included' if native_bf16() else 'skipped: this CPU has no native bf16 (AVX512-BF16/AMX)'}\n"
     )
@@ -656,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{weights.name}:", file=sys.stderr)
         print(benchmark_weights(weights, args, threads) + "\n", flush=True)
     if not args.no_typing:
-        print(typing_table(weights_sets[0], args.max_tokens, threads) + "\n", flush=True)
+        print(typing_table(weights_sets[0], args.max_tokens, threads, not args.no_extra_bufts) + "\n", flush=True)
     if cuda_missing is None:
         for weights in weights_sets:
             print(cuda_section(weights, {**base_spec(weights, args, threads), "threads": threads}) + "\n", flush=True)
