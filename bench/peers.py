@@ -675,7 +675,8 @@ def main(argv: list[str] | None = None) -> int:
             print(cuda_section(weights, {**base_spec(weights, args, threads), "threads": threads}) + "\n", flush=True)
     else:
         print(f"CUDA section skipped: {cuda_missing}.")
-    print(f"load average at the end {os.getloadavg()[0]:.1f} (above {threads} means other work shared the CPU: figures are contended)")
+    print(f"load average at the end {os.getloadavg()[0]:.1f} (above {threads} on this {os.cpu_count()}-CPU machine means other work "
+          "shared the CPU: figures are contended)")
     return 0
 
 
