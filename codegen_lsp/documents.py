@@ -6,6 +6,8 @@
 - A character past the end of a line means the line's end (pygls took one character before it on a last line
   without a line end, and overwrote the client's Position object while doing so).
 - A line past the end of the document means the document's end.
+- An offset at the end of the document is a position on its last line (pygls answered a line past it, and raised
+  on an empty document).
 """
 
 from __future__ import annotations
@@ -45,6 +47,21 @@ class LspTextDocument(TextDocument):
     @property
     def lines(self) -> Sequence[str]:
         return lsp_lines(self.source)
+
+    def server_position_at_offset(self, offset: int) -> ServerTextPosition:
+        """The line and code point column of ``offset`` (an index into the source), clamped to the document."""
+        remaining = max(0, offset)
+        lines = self.lines
+        for lineno, line in enumerate(lines):
+            content_length = len(_LINE_END.sub("", line))
+            if remaining <= content_length:
+                return ServerTextPosition(lineno, remaining)
+            if remaining < len(line):  # inside a \r\n pair: the line's end
+                return ServerTextPosition(lineno, content_length)
+            remaining -= len(line)
+        if lines and not _LINE_END.search(lines[-1]):
+            return ServerTextPosition(len(lines) - 1, len(lines[-1]))
+        return ServerTextPosition(len(lines), 0)
 
 
 class LspWorkspace(Workspace):

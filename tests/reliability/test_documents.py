@@ -43,3 +43,15 @@ def test_incremental_edits_across_unusual_characters_keep_the_client_text():
         range=types.Range(start=types.Position(line=0, character=1), end=types.Position(line=1, character=1)), text="Z")
     workspace.update_text_document(types.VersionedTextDocumentIdentifier(uri=URI, version=2), change)
     assert workspace.get_text_document(URI).source == "\x0cZ"
+
+
+@pytest.mark.parametrize("text, offset, line, character", [
+    ("", 0, 0, 0),  # an empty document (pygls raised UnboundLocalError)
+    ("def f(", 6, 0, 6),  # the end of a last line without a line end stays on that line
+    ("ab\n", 3, 1, 0),  # after the last line end: the empty line after it
+    ("ab\r\ncd", 3, 0, 2),  # between \r and \n: the line's end
+    ("a😀b\n", 2, 0, 3),  # UTF-16 units
+    ("ab", 99, 0, 2),  # past the end: the document's end
+])
+def test_offsets_map_to_positions_inside_the_document(text, offset, line, character):
+    assert document(text)[1].client_position_at_offset(offset) == types.Position(line=line, character=character)
