@@ -12,11 +12,17 @@ from model.session import CUDA, DecoderGraph
 
 # Prompt tokens per graph run: bounds attention memory and lets a long prompt be cancelled between chunks.
 PREFILL_CHUNK = 256
+# Smallest key/value buffer of a shared-cache graph, in positions; buffers double when a sequence outgrows them.
+MIN_CACHE_POSITIONS = 512
 
 
 class Decoder:
     """Feeds the graph by name through IO binding: keys/values stay OrtValues on the session's device (no host copies
-    per token on CUDA), only the logits come back to the CPU."""
+    per token on CUDA), only the logits come back to the CPU.
+
+    With a shared-cache graph (see DecoderGraph) a Past's buffers are written in place: extending a cached entry takes
+    it out of the prefix cache, since the tokens after the reused prefix are overwritten.
+    """
 
     def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None, prefill_chunk: int = PREFILL_CHUNK) -> None:
         self.session = session
@@ -26,7 +32,7 @@ class Decoder:
         self._past_names = [past.name for past in self.graph.past]
         self._device = "cuda" if session.get_providers()[0] == CUDA else "cpu"
         self._sequence_axes = [past.sequence_axis for past in self.graph.past]
-        self._empty = Past((), tuple(ort.OrtValue.ortvalue_from_numpy(array) for array in self.graph.empty_past()))
+        self._empty = Past((), tuple(self._on_device(array) for array in self.graph.empty_past()))
 
     def start(self, tokens: Sequence[int], cancelled: Callable[[], bool] = lambda: False) -> tuple[np.ndarray | None, Past, int]:
         """Run a prompt from the best cached prefix: (next-token logits, past, number of reused tokens).
@@ -35,7 +41,13 @@ class Decoder:
         are None and the past covers the chunks done (remember it: the next prompt reuses that work).
         """
         entry, reused = self.cache.match(tokens)
-        past = entry.truncated(reused, self._sequence_axes) if entry is not None else self._empty
+        if entry is None:
+            past = self._empty
+        elif self.graph.shared_cache:
+            self.cache.remove(entry)
+            past = Past(entry.tokens[:reused], entry.values)
+        else:
+            past = entry.truncated(reused, self._sequence_axes)
         for chunk_start in range(reused, len(tokens), self.prefill_chunk):
             if chunk_start > reused and cancelled():
                 return None, past, reused
@@ -44,20 +56,49 @@ class Decoder:
 
     def forward(self, tokens: Sequence[int], past: Past) -> tuple[np.ndarray, Past]:
         """Run `tokens` after `past`: (logits for the token after them, the extended past)."""
+        logits, past = self.run(tokens, past)
+        return logits[-1], past
+
+    def all_logits(self, tokens: Sequence[int]) -> np.ndarray:
+        """Logits [token, vocab] at every position of `tokens`, run in one pass from an empty cache (nothing cached)."""
+        return self.run(tokens, self._empty)[0]
+
+    def run(self, tokens: Sequence[int], past: Past) -> tuple[np.ndarray, Past]:
+        """Run `tokens` after `past` in one graph run: (logits [token, vocab], the extended past)."""
+        if self.graph.shared_cache:
+            past = self._reserve(past, len(past.tokens) + len(tokens))
         feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in self.graph.feed(tokens, len(past.tokens)).items()}
         feed.update(zip(self._past_names, past.values))
         binding = self.session.io_binding()
         for name, value in feed.items():
             binding.bind_ortvalue_input(name, value)
         binding.bind_output("logits", "cpu")
-        for name in self.graph.output_names[1:]:
-            binding.bind_output(name, self._device)
+        for name, value in zip(self.graph.output_names[1:], past.values):
+            if self.graph.shared_cache:
+                binding.bind_ortvalue_output(name, value)
+            else:
+                binding.bind_output(name, self._device)
         self.session.run_with_iobinding(binding)
         outputs = binding.get_outputs()
-        logits = outputs[0].numpy()[0, -1]
-        return logits, Past(past.tokens + tuple(tokens), tuple(outputs[1:]))
+        values = past.values if self.graph.shared_cache else tuple(outputs[1:])
+        return outputs[0].numpy()[0], Past(past.tokens + tuple(tokens), values)
 
     def remember(self, past: Past) -> None:
         """Offer `past` for reuse by later prompts."""
         if past.tokens:
             self.cache.add(past)
+
+    def _reserve(self, past: Past, positions: int) -> Past:
+        """`past` in buffers with room for `positions` (new, doubled buffers holding a copy when it has too little)."""
+        capacity = past.values[0].shape()[self._sequence_axes[0]] if past.values else 0
+        if positions <= capacity:
+            return past
+        size = max(MIN_CACHE_POSITIONS, 1 << (positions - 1).bit_length())
+        buffers = self.graph.empty_past(size)
+        for buffer, value, axis in zip(buffers, past.values, self._sequence_axes):
+            kept = (slice(None),) * axis + (slice(0, len(past.tokens)),)
+            buffer[kept] = value.numpy()[kept]
+        return Past(past.tokens, tuple(self._on_device(buffer) for buffer in buffers))
+
+    def _on_device(self, array: np.ndarray) -> ort.OrtValue:
+        return ort.OrtValue.ortvalue_from_numpy(array, self._device)

@@ -80,6 +80,10 @@ class PrefixCache:
         while len(self._entries) > 1 and (len(self._entries) > self.capacity or self._total_bytes() > self.max_bytes):
             self._entries.popitem(last=False)
 
+    def remove(self, past: Past) -> None:
+        """Forget `past` (its buffers are about to be overwritten)."""
+        self._entries.pop(past.tokens, None)
+
     def clear(self) -> None:
         self._entries.clear()
 

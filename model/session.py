@@ -101,13 +101,19 @@ class PastInput:
 
 @dataclass(frozen=True)
 class DecoderGraph:
-    """What a text-generation-with-past graph expects: discovered from the session's metadata, fed by name."""
+    """What a text-generation-with-past graph expects: discovered from the session's metadata, fed by name.
+
+    Two interfaces: optimum's (attention_mask/position_ids; each run returns new, longer `present` tensors) and the
+    fused one of training/fused_graph.py (seqlens_k/total_sequence_length; `present` is the `past` buffer, updated in
+    place, so the caller sizes the buffers and binds each present output to its past input).
+    """
 
     input_ids_dtype: type
     has_attention_mask: bool
     has_position_ids: bool
     past: tuple[PastInput, ...]
     output_names: tuple[str, ...]
+    shared_cache: bool = False
 
     @classmethod
     def of(cls, session: ort.InferenceSession) -> DecoderGraph:
@@ -126,16 +132,22 @@ class DecoderGraph:
             has_position_ids="position_ids" in inputs,
             past=past,
             output_names=("logits", *(p.present_name for p in past)),
+            shared_cache={"seqlens_k", "total_sequence_length"} <= inputs.keys(),
         )
 
-    def empty_past(self) -> list[np.ndarray]:
-        """A zero-length cache for a first run."""
-        return [np.zeros(p.shape, dtype=p.dtype) for p in self.past]
+    def empty_past(self, positions: int = 0) -> list[np.ndarray]:
+        """Zeroed caches with room for `positions` (a zero-length cache for a first run of optimum's graphs)."""
+        return [np.zeros(p.shape[: p.sequence_axis] + (positions,) + p.shape[p.sequence_axis + 1 :], dtype=p.dtype)
+                for p in self.past]
 
     def feed(self, tokens: Sequence[int], past_length: int) -> dict[str, np.ndarray]:
         """The non-cache inputs for running `tokens` after `past_length` cached positions (batch of one)."""
         ids = np.asarray([tokens], dtype=self.input_ids_dtype)
         feed = {"input_ids": ids}
+        if self.shared_cache:
+            total = past_length + len(tokens)
+            feed["seqlens_k"] = np.asarray([total - 1], dtype=np.int32)
+            feed["total_sequence_length"] = np.asarray(total, dtype=np.int32)
         if self.has_attention_mask:
             feed["attention_mask"] = np.ones((1, past_length + len(tokens)), dtype=np.int64)
         if self.has_position_ids:

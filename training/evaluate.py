@@ -82,7 +82,6 @@ def predict_line(m, prefix: str, suffix: str, rel: str) -> str:
 
 def held_out_loss(m, files: list[SourceFile], max_tokens: int = LOSS_TOKENS) -> tuple[float | None, int]:
     """(mean next-token loss, tokens scored) over windows of the held-out files, in path order, via ONNX."""
-    graph, session = m.decoder.graph, m.decoder.session
     window = min(LOSS_WINDOW, m.manifest.context_length)
     total, scored = 0.0, 0
     for source in sorted(files, key=lambda f: f.rel):
@@ -91,9 +90,7 @@ def held_out_loss(m, files: list[SourceFile], max_tokens: int = LOSS_TOKENS) -> 
             chunk = ids[start:start + window + 1][:max_tokens - scored + 1]
             if len(chunk) < 2:
                 break
-            feed = graph.feed(chunk[:-1], 0)
-            feed.update({past.name: empty for past, empty in zip(graph.past, graph.empty_past())})
-            logits = session.run(["logits"], feed)[0][0].astype(np.float64)
+            logits = m.decoder.all_logits(chunk[:-1]).astype(np.float64)
             log_norm = np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1)) + logits.max(-1)
             total += float(np.sum(log_norm - logits[np.arange(len(chunk) - 1), chunk[1:]]))
             scored += len(chunk) - 1

@@ -1,6 +1,8 @@
 """`codegen-train export`: a Hugging Face causal-LM checkpoint -> a validated ONNX model directory.
 
-The ONNX graph is optimum's "text-generation-with-past" export, optionally quantized (int8 for CPU, fp16 for CUDA).
+The ONNX graph is our fused decoder graph for Llama-style checkpoints (training/fused_graph.py: onnxruntime's
+GroupQueryAttention with an in-place cache) and optimum's "text-generation-with-past" export for the other families,
+optionally quantized (int8 for CPU, fp16 for CUDA).
 Before anything is published the export is validated against the PyTorch model (logits on a few prompts, and
 identical greedy tokens for an unquantized export); the directory is assembled beside the target and renamed into
 place, so a failure or crash never leaves a partial model. See ARCHITECTURE.md for the directory format.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from model.manifest import ONNX_FILE, TOKENIZER_FILE, FimTokens, Manifest
+from training import fused_graph
 from training.errors import TrainingError
 
 QUANTIZE_CHOICES = ("auto", "none", "int8", "fp16")
@@ -266,10 +269,14 @@ def tool_versions() -> dict[str, str]:
 
 
 def export_onnx(torch_model: Any, out_dir: Path) -> Path:
-    """optimum's text-generation-with-past export of `torch_model` into `out_dir`; returns the model.onnx path."""
+    """The fp32 decoder graph of `torch_model` in `out_dir`: fused where supported, else optimum's
+    text-generation-with-past export; returns the model.onnx path."""
     import optimum.exporters.onnx.model_configs  # noqa: F401  (fills the exporter registry)
     import torch
     from optimum.exporters.onnx import onnx_export_from_model
+
+    if fused_graph.supports(torch_model.config):
+        return fused_graph.build_graph(torch_model, out_dir / ONNX_FILE)
 
     custom = None
     if torch_model.config.model_type in CUSTOM_ONNX_FAMILIES:
@@ -294,15 +301,19 @@ def quantize_onnx(source: Path, target: Path, quantization: str) -> None:
     if quantization == "none":
         shutil.copyfile(source, target)
     elif quantization == "int8":
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        # Shape inference cannot type the outputs of contrib ops (fused graphs): they are float.
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     else:
         import onnx
         from onnxruntime.transformers.float16 import convert_float_to_float16
 
-        # Inputs/outputs stay float32 so the runtime feeds every export the same way.
-        onnx.save(convert_float_to_float16(onnx.load(source), keep_io_types=True), target)
+        # The logits stay float32 so the runtime reads every export the same way; the caches become float16 (the
+        # runtime reads their type from the graph), so a fused graph keeps updating them in place.
+        onnx.save(convert_float_to_float16(onnx.load(source), keep_io_types=["logits"]), target)
 
 
 # --- validation --------------------------------------------------------------------------------------------
@@ -315,15 +326,6 @@ def validation_prompts(manifest: Manifest) -> list[str]:
         prefix, suffix = FIM_VALIDATION
         prompts.append(f"{manifest.fim.prefix}{prefix}{manifest.fim.suffix}{suffix}{manifest.fim.middle}")
     return prompts
-
-
-def all_logits(runtime: Any, input_ids: Sequence[int]) -> Any:
-    """Logits [sequence, vocab] of every position of one prompt, run through the runtime's graph from an empty past."""
-    import numpy as np
-
-    graph, session = runtime.decoder.graph, runtime.decoder.session
-    feed = {**graph.feed(input_ids, 0), **{past.name: array for past, array in zip(graph.past, graph.empty_past())}}
-    return session.run(["logits"], feed)[0][0].astype(np.float32)
 
 
 def torch_greedy(
@@ -360,7 +362,7 @@ def validate(torch_model: Any, staging: Path, manifest: Manifest, tokenizer: Any
     prompts = [tokenizer(text)["input_ids"] for text in texts]
     with torch.no_grad():
         reference = [torch_model(torch.tensor([ids])).logits[0].float().numpy() for ids in prompts]
-    comparison = compare_logits(reference, [all_logits(runtime, ids) for ids in prompts])
+    comparison = compare_logits(reference, [runtime.decoder.all_logits(ids).astype("float32") for ids in prompts])
     difference = comparison["max_abs_logit_diff"]
     tolerance = RELATIVE_TOLERANCE[manifest.quantization] * max(comparison["max_abs_logit"], 1.0)
     end_ids = sorted(runtime.end_ids)

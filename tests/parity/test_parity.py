@@ -4,7 +4,7 @@ import pytest
 
 import model
 from tests.fixtures.factory import FAMILIES
-from training.export import RELATIVE_TOLERANCE, all_logits, compare_logits, torch_greedy
+from training.export import RELATIVE_TOLERANCE, compare_logits, torch_greedy
 
 # (family, FIM style): each family with its own FIM tokens, plus the default test model's Llama + StarCoder tokens.
 VARIANTS = [(family, None) for family in FAMILIES] + [("llama", "starcoder")]
@@ -77,7 +77,7 @@ def test_quantized_export_logits_are_within_tolerance(family, quantization, tiny
     prompts = [runtime.tokenize(text) for text in prompts_for(runtime)]
     with torch.no_grad():
         reference = [torch_model(torch.tensor([ids])).logits[0].numpy() for ids in prompts]
-    comparison = compare_logits(reference, [all_logits(runtime, ids) for ids in prompts])
+    comparison = compare_logits(reference, [runtime.decoder.all_logits(ids) for ids in prompts])
     assert comparison["max_abs_logit_diff"] <= RELATIVE_TOLERANCE[quantization] * comparison["max_abs_logit"]
     assert comparison["top1_agreement"] >= 0.5
     recorded = runtime.manifest.validation

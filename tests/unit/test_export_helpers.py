@@ -100,3 +100,17 @@ def test_compare_logits_reports_difference_scale_and_argmax_agreement():
     reference = [np.array([[1.0, -4.0, 2.0], [0.0, 3.0, 1.0]])]
     candidate = [np.array([[1.5, -4.0, 2.0], [0.0, 1.0, 2.0]])]
     assert compare_logits(reference, candidate) == {"max_abs_logit_diff": 2.0, "max_abs_logit": 4.0, "top1_agreement": 0.5}
+
+
+def test_fused_graph_is_used_only_for_configs_it_reproduces():
+    from transformers import GPT2Config, LlamaConfig, Qwen2Config
+
+    from training import fused_graph
+
+    assert fused_graph.supports(LlamaConfig(architectures=["LlamaForCausalLM"]))
+    assert fused_graph.supports(LlamaConfig(architectures=["LlamaForCausalLM"], rope_scaling={"rope_type": "linear", "factor": 4.0}))
+    assert fused_graph.supports(Qwen2Config(architectures=["Qwen2ForCausalLM"]))
+    assert not fused_graph.supports(Qwen2Config(architectures=["Qwen2ForCausalLM"], use_sliding_window=True, sliding_window=64))
+    assert not fused_graph.supports(LlamaConfig(architectures=["LlamaForCausalLM"], rope_scaling={"rope_type": "dynamic", "factor": 2.0}))
+    assert not fused_graph.supports(LlamaConfig(architectures=["LlamaForCausalLM"], hidden_act="gelu"))
+    assert not fused_graph.supports(GPT2Config(architectures=["GPT2LMHeadModel"]))

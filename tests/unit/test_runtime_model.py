@@ -1,6 +1,7 @@
 """The runtime on tiny exported models: parity, prefix reuse, streaming, stops, cancellation, errors."""
 
 import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -235,3 +236,35 @@ def test_runtime_never_imports_torch(tiny_model):
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0 and completed.stdout.strip() == "ok", completed.stderr
+
+
+def test_llama_style_exports_use_the_fused_graph_and_others_optimums(tiny_model_dir):
+    assert model.load(tiny_model_dir("llama"), device="cpu").decoder.graph.shared_cache
+    assert model.load(tiny_model_dir("qwen2"), device="cpu").decoder.graph.shared_cache
+    assert not model.load(tiny_model_dir("gpt2"), device="cpu").decoder.graph.shared_cache
+
+
+def test_shared_cache_buffers_grow_with_the_sequence_and_keep_what_they_hold(tiny_model_dir, monkeypatch):
+    import model.decoder
+
+    loaded = model.load(tiny_model_dir("llama"), device="cpu")
+    expected = loaded.generate_detailed(PROMPT, max_new_tokens=12).token_ids
+    monkeypatch.setattr(model.decoder, "MIN_CACHE_POSITIONS", 8)
+    small = Decoder(loaded.decoder.session, prefill_chunk=4)
+    tokens = loaded.tokenize(PROMPT)
+    result = generate.run(small, loaded.tokenizer, tokens, loaded.end_ids, Request(max_new_tokens=12))
+    assert result.token_ids == expected
+    (past,) = small.cache._entries.values()
+    capacity = past.values[0].shape()[2]
+    assert len(past.tokens) <= capacity < 2 * len(past.tokens) and capacity > 8
+
+
+def test_a_cached_prompt_overwritten_in_place_is_never_reused_stale(tiny_model_dir):
+    loaded = model.load(tiny_model_dir("llama"), device="cpu")
+    other = PROMPT.replace("def read(self):\n", "def write(self, data):\n")
+    cold = loaded.generate_detailed(PROMPT, max_new_tokens=12)
+    loaded.generate_detailed(other, max_new_tokens=12)  # extends PROMPT's buffers in place from where they differ
+    again = loaded.generate_detailed(PROMPT, max_new_tokens=12)
+    shared = len(os.path.commonprefix([loaded.tokenize(PROMPT), loaded.tokenize(other)]))
+    assert again.reused_tokens <= shared
+    assert again.token_ids == cold.token_ids
