@@ -191,8 +191,12 @@ def train(model: torch.nn.Module, train_batches: PackedBatches, val_batches: Pac
     out_dir.mkdir(parents=True, exist_ok=True)
     budget = config.minutes * 60 if config.minutes else None
     tokens_per_step = config.batch_size * config.grad_accum * config.block_size * world
-    bar = tqdm(total=config.max_steps, initial=state.step, unit="step", dynamic_ncols=True, mininterval=2.0,
-               disable=rank != 0)
+    if budget is not None:  # the time budget ends training first: the bar measures training seconds against it
+        bar = tqdm(total=round(budget), initial=round(state.elapsed), unit="s", dynamic_ncols=True, mininterval=2.0,
+                   bar_format="{l_bar}{bar}| {n:.0f}/{total} s trained [{elapsed}{postfix}]", disable=rank != 0)
+    else:
+        bar = tqdm(total=config.max_steps, initial=state.step, unit="step", dynamic_ncols=True, mininterval=2.0,
+                   disable=rank != 0)
     last_checkpoint = time.monotonic()
     model.train()
     stop_reason = "max_steps"
@@ -218,8 +222,8 @@ def train(model: torch.nn.Module, train_batches: PackedBatches, val_batches: Pac
         state.elapsed += step_seconds
         train_loss = loss.item() * config.grad_accum
         remaining = (budget - state.elapsed) if budget else step_seconds * (config.max_steps - state.step)
-        bar.update(1)
-        bar.set_postfix_str(f"loss {train_loss:.3f} lr {lr:.2e} {tokens_per_step / step_seconds:,.0f} tok/s "
+        bar.update(min(step_seconds, bar.total - bar.n) if budget is not None else 1)
+        bar.set_postfix_str(f"step {state.step} loss {train_loss:.3f} lr {lr:.2e} {tokens_per_step / step_seconds:,.0f} tok/s "
                             f"ETA {max(0.0, remaining) / 60:.1f} min", refresh=False)
         if state.step % config.eval_interval == 0 or state.step == config.max_steps:
             val_loss = all_ranks_max(evaluate_loss(model, val_batches, config, device))
