@@ -5,6 +5,7 @@ Imports only the standard library at module level: bench/peers.py runs its llama
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import sys
 import sysconfig
@@ -48,9 +49,18 @@ def build_random_llama(work_dir: Path, layers: int, hidden: int, vocab: int, con
     return hf_dir
 
 
+def export_code_version() -> str:
+    """A hash of the code that shapes an export, so a cached export from older code is never measured."""
+    digest = hashlib.sha256()
+    for name in ("export.py", "fused_graph.py"):
+        digest.update((ROOT / "training" / name).read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def exported(hf_dir: Path, quantize: str, out_root: Path | None = None) -> Path:
-    """`codegen-train export HF_DIR --out OUT_ROOT/model-QUANTIZE --quantize QUANTIZE`, cached (default root: next to HF_DIR)."""
-    out = (hf_dir.parent if out_root is None else out_root) / f"model-{quantize}"
+    """`codegen-train export HF_DIR --out OUT_ROOT/model-QUANTIZE-VERSION --quantize QUANTIZE`, cached (default root:
+    next to HF_DIR; VERSION: export_code_version)."""
+    out = (hf_dir.parent if out_root is None else out_root) / f"model-{quantize}-{export_code_version()}"
     if not (out / "manifest.json").is_file():
         from training.export import export_model
 
