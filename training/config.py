@@ -22,6 +22,7 @@ class TrainConfig:
     fim_rate: float = 0.5  # share of examples turned into fill-in-the-middle examples
     spm_rate: float = 0.5  # share of FIM examples in suffix-prefix-middle order (rest prefix-suffix-middle)
     holdout_fraction: float = 0.05  # share of files held out for validation, never trained on
+    test_share: float = 0.2  # share of test-suite files trained on (the stdlib's tests are 62% of its text)
     # --- optimisation ---
     batch_size: int = 16  # sequences per optimizer step (before accumulation)
     grad_accum: int = 1  # micro-batches accumulated per optimizer step

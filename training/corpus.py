@@ -56,6 +56,11 @@ def is_test_file(rel: str) -> bool:
     return any(p in ("test", "tests", "idle_test") for p in parts[:-1]) or parts[-1].startswith("test_")
 
 
+def sample_test_files(files: list[SourceFile], share: float) -> list[SourceFile]:
+    """`files` keeping every library module and a deterministic `share` of the test-suite files."""
+    return [f for f in files if not is_test_file(f.rel) or file_hash(f.rel, salt="test-share") < share]
+
+
 def split_stdlib(files: list[SourceFile], fraction: float) -> tuple[list[SourceFile], list[SourceFile]]:
     """File-level split of the standard library into (train, held_out).
 

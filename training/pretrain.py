@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from training.config import PRESETS, TrainConfig, preset
-from training.corpus import SourceFile, file_chunks, is_held_out, read_python_tree, split_stdlib, stdlib_dir
+from training.corpus import (
+    SourceFile, file_chunks, is_held_out, read_python_tree, sample_test_files, split_stdlib, stdlib_dir)
 from training.errors import TrainingError
 
 SPLIT_FILE = "corpus_split.json"
@@ -21,19 +22,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minutes", type=float, default=None, help="wall-clock training budget")
     parser.add_argument("--max-steps", type=int, default=None, help="upper bound on optimizer steps")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt after a kill")
+    parser.add_argument("--test-share", type=float, default=None,
+                        help="share of test-suite files to train on (default: the preset's, 0.2)")
 
 
-def load_corpus(dirs: list[Path] | None, fraction: float) -> tuple[list[SourceFile], list[SourceFile]]:
-    """(train, held_out) files. The standard library uses its test-suite-aware split; other corpora a plain one."""
+def load_corpus(dirs: list[Path] | None, fraction: float, test_share: float = 1.0) -> tuple[list[SourceFile], list[SourceFile]]:
+    """(train, held_out) files, with `test_share` of the test-suite files kept for training. The standard library
+    uses its test-suite-aware split; other corpora a plain one."""
     if dirs is None:
-        return split_stdlib(read_python_tree(stdlib_dir()), fraction)
+        train, held = split_stdlib(read_python_tree(stdlib_dir()), fraction)
+        return sample_test_files(train, test_share), held
     files = []
     for directory in dirs:
         if not directory.is_dir():
             raise TrainingError(f"corpus directory not found: {directory}")
         files += read_python_tree(directory)
     held = [f for f in files if is_held_out(f.rel, fraction)]
-    train = [f for f in files if not is_held_out(f.rel, fraction)]
+    train = sample_test_files([f for f in files if not is_held_out(f.rel, fraction)], test_share)
     if not train or not held:
         raise TrainingError(f"corpus too small to split: {len(files)} Python files in {', '.join(map(str, dirs))}")
     return train, held
@@ -56,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
     from training.tokenizer import save_hf_tokenizer, train_tokenizer
     from training.train import PackedBatches, load_checkpoint, train
 
-    config = preset(args.preset, minutes=args.minutes, max_steps=args.max_steps)
+    if args.test_share is not None and not 0 <= args.test_share <= 1:
+        raise TrainingError(f"--test-share must be between 0 and 1, got {args.test_share}")
+    config = preset(args.preset, minutes=args.minutes, max_steps=args.max_steps, test_share=args.test_share)
     out: Path = args.out
-    train_files, held_files = load_corpus(args.corpus, config.holdout_fraction)
+    train_files, held_files = load_corpus(args.corpus, config.holdout_fraction, config.test_share)
     print(f"corpus: {len(train_files)} training files, {len(held_files)} held-out files "
           f"({sum(len(f.text) for f in train_files) / 1e6:.1f} MB of training text)")
     out.mkdir(parents=True, exist_ok=True)

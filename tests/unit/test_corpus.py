@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from training.config import preset
-from training.corpus import SourceFile, file_chunks, is_test_file, line_chunks, split_stdlib
+from training.corpus import SourceFile, file_chunks, is_test_file, line_chunks, sample_test_files, split_stdlib
 from training.fim import fim_transform
 from training.tokenizer import FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, SPECIAL_TOKENS, train_tokenizer
 from training.train import PackedBatches, TrainState, example_text, learning_rate
@@ -110,3 +110,14 @@ def test_learning_rate_warms_up_then_decays_on_the_time_budget():
     rates = [learning_rate(config, TrainState(step=s, elapsed=e)) for s, e in [(0, 0), (9, 1), (10, 1), (11, 30), (12, 60)]]
     assert rates[0] < rates[1] == pytest.approx(config.learning_rate)
     assert rates[2] > rates[3] > rates[4] == pytest.approx(config.min_lr)
+
+
+def test_sample_test_files_keeps_every_library_module_and_a_stable_share_of_the_tests():
+    library = [SourceFile(Path(f"m{i}.py"), f"pkg/m{i}.py", "x = 1\n") for i in range(50)]
+    tests = [SourceFile(Path(f"t{i}.py"), f"test/test_m{i}.py", "x = 1\n") for i in range(400)]
+    half = sample_test_files(library + tests, 0.5)
+    assert [f for f in half if f in library] == library
+    assert 150 < len(half) - len(library) < 250
+    assert half == sample_test_files(library + tests, 0.5)
+    assert sample_test_files(library + tests, 0.0) == library
+    assert sample_test_files(library + tests, 1.0) == library + tests
