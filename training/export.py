@@ -407,13 +407,28 @@ def write_tokenizer(checkpoint: Checkpoint, target: Path) -> None:
         checkpoint.tokenizer.backend_tokenizer.save(str(target))
 
 
+def exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0
+
+
 def publish(staging: Path, out_dir: Path, overwrite: bool) -> None:
-    """Rename the finished `staging` directory to `out_dir` (replacing an existing one only when `overwrite`)."""
+    """Rename the finished `staging` directory to `out_dir` (replacing an existing one only when `overwrite`: in one
+    atomic swap where the OS has one, so a server loading `out_dir` meanwhile sees the old or the new model)."""
     if not out_dir.exists():
         os.rename(staging, out_dir)
         return
     if not overwrite:
         raise ExportError(f"{out_dir} already exists — choose another --out or pass --force to replace it")
+    if exchange_paths(staging, out_dir):
+        shutil.rmtree(staging, ignore_errors=True)  # now the previous model
+        return
     retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
     os.rename(out_dir, retired / out_dir.name)
     os.rename(staging, out_dir)

@@ -114,3 +114,27 @@ def test_fused_graph_is_used_only_for_configs_it_reproduces():
     assert not fused_graph.supports(LlamaConfig(architectures=["LlamaForCausalLM"], rope_scaling={"rope_type": "dynamic", "factor": 2.0}))
     assert not fused_graph.supports(LlamaConfig(architectures=["LlamaForCausalLM"], hidden_act="gelu"))
     assert not fused_graph.supports(GPT2Config(architectures=["GPT2LMHeadModel"]))
+
+
+def test_publish_with_overwrite_swaps_in_the_new_model_and_removes_the_old(tmp_path):
+    from training.export import publish
+
+    staging, out = tmp_path / ".staging", tmp_path / "model"
+    for directory, text in ((staging, "new"), (out, "old")):
+        directory.mkdir()
+        (directory / "manifest.json").write_text(text)
+    publish(staging, out, overwrite=True)
+    assert (out / "manifest.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_exchange_paths_swaps_two_directories_atomically(tmp_path):
+    from training.export import exchange_paths
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "f").write_text("a")
+    (second / "f").write_text("b")
+    assert exchange_paths(first, second)  # Linux with glibc >= 2.28 (where the project runs)
+    assert ((first / "f").read_text(), (second / "f").read_text()) == ("b", "a")
