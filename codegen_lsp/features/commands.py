@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pygls.exceptions import JsonRpcInvalidParams
+
 from ..core import CodegenServer
 
 RELOAD_MODEL = "codegen.reloadModel"
@@ -26,8 +28,8 @@ def toggle(server: CodegenServer, *_) -> dict:
 def debug_document(server: CodegenServer, uri: str) -> dict:
     """The server's copy of a document (to check sync); only with the `debug.logDocuments` setting on."""
     if not server.settings.debug.log_documents:
-        raise ValueError("codegen.debugDocument needs the setting codegen.debug.logDocuments = true")
+        raise JsonRpcInvalidParams("codegen.debugDocument needs the setting codegen.debug.logDocuments = true")
     document = server.open_document(uri)
     if document is None:
-        raise ValueError(f"{uri} is not open in the editor: codegen.debugDocument only shows open documents")
+        raise JsonRpcInvalidParams(f"{uri} is not open in the editor: codegen.debugDocument only shows open documents")
     return {"text": document.source}

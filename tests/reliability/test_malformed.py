@@ -14,6 +14,7 @@ from .lsp_process import ServerProcess, frame
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
 SERVER_NOT_INITIALIZED = -32002
+INVALID_PARAMS = -32602
 QUIET_S = 0.5  # how long to listen for an answer that must not come
 
 
@@ -147,7 +148,7 @@ def test_requests_before_initialize_get_server_not_initialized(workspace):
         assert server.wait(early)["error"]["code"] == SERVER_NOT_INITIALIZED
         assert server.wait(status)["error"]["code"] == SERVER_NOT_INITIALIZED
         server.initialize({"model": str(workspace), "debug": {"logDocuments": True}}, workspace)
-        assert "error" in server.command("codegen.debugDocument", (workspace / "early.py").as_uri())
+        assert server.command("codegen.debugDocument", (workspace / "early.py").as_uri())["error"]["code"] == INVALID_PARAMS
         still_serving(server)
         time.sleep(QUIET_S)
         assert all(len(answers) == 1 for answers in server.responses.values())

@@ -138,7 +138,7 @@ def test_logs_never_contain_document_text_without_the_debug_setting(workspace):
         server.call("textDocument/completion", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 3}})
         server.call("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": {
             "start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 3}}, "context": {"diagnostics": []}})
-        assert "error" in server.command("codegen.debugDocument", uri)  # refused: the setting is off
+        assert server.command("codegen.debugDocument", uri)["error"]["code"] == -32602  # refused: the setting is off
         server.notify("textDocument/unknownNotification", {"text": SENTINEL})
         server.call("textDocument/unknownRequest", {"text": SENTINEL})
         server.notify("textDocument/didOpen", {"textDocument": {"uri": 5, "text": SENTINEL}})  # malformed
