@@ -61,13 +61,15 @@ class Decoder:
 
     def all_logits(self, tokens: Sequence[int]) -> np.ndarray:
         """Logits [token, vocab] at every position of `tokens`, run in one pass from an empty cache (nothing cached)."""
-        return self.run(tokens, self._empty)[0]
+        return self.run(tokens, self._empty, all_logits=True)[0]
 
-    def run(self, tokens: Sequence[int], past: Past) -> tuple[np.ndarray, Past]:
-        """Run `tokens` after `past` in one graph run: (logits [token, vocab], the extended past)."""
+    def run(self, tokens: Sequence[int], past: Past, all_logits: bool = False) -> tuple[np.ndarray, Past]:
+        """Run `tokens` after `past` in one graph run: (logits [token, vocab] - of every token with `all_logits`, else
+        at least of the last -, the extended past)."""
         if self.graph.shared_cache:
             past = self._reserve(past, len(past.tokens) + len(tokens))
-        feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in self.graph.feed(tokens, len(past.tokens)).items()}
+        inputs = self.graph.feed(tokens, len(past.tokens), all_logits)
+        feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in inputs.items()}
         feed.update(zip(self._past_names, past.values))
         binding = self.session.io_binding()
         for name, value in feed.items():

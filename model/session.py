@@ -114,6 +114,7 @@ class DecoderGraph:
     past: tuple[PastInput, ...]
     output_names: tuple[str, ...]
     shared_cache: bool = False
+    has_logit_positions: bool = False  # logits only where asked (fused graphs), else at every position
 
     @classmethod
     def of(cls, session: ort.InferenceSession) -> DecoderGraph:
@@ -133,6 +134,7 @@ class DecoderGraph:
             past=past,
             output_names=("logits", *(p.present_name for p in past)),
             shared_cache={"seqlens_k", "total_sequence_length"} <= inputs.keys(),
+            has_logit_positions="logit_positions" in inputs,
         )
 
     def empty_past(self, positions: int = 0) -> list[np.ndarray]:
@@ -140,10 +142,13 @@ class DecoderGraph:
         return [np.zeros(p.shape[: p.sequence_axis] + (positions,) + p.shape[p.sequence_axis + 1 :], dtype=p.dtype)
                 for p in self.past]
 
-    def feed(self, tokens: Sequence[int], past_length: int) -> dict[str, np.ndarray]:
-        """The non-cache inputs for running `tokens` after `past_length` cached positions (batch of one)."""
+    def feed(self, tokens: Sequence[int], past_length: int, all_logits: bool = False) -> dict[str, np.ndarray]:
+        """The non-cache inputs for running `tokens` after `past_length` cached positions (batch of one), asking for
+        the logits of the last token only unless `all_logits` (graphs without the choice return them all)."""
         ids = np.asarray([tokens], dtype=self.input_ids_dtype)
         feed = {"input_ids": ids}
+        if self.has_logit_positions:
+            feed["logit_positions"] = np.arange(0 if all_logits else len(tokens) - 1, len(tokens), dtype=np.int64)
         if self.shared_cache:
             total = past_length + len(tokens)
             feed["seqlens_k"] = np.asarray([total - 1], dtype=np.int32)

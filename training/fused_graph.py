@@ -10,8 +10,10 @@ other export.
 
 Graph interface (model/session.py reads it):
   inputs  input_ids int64 [batch, sequence]; seqlens_k int32 [batch] (cached + new tokens - 1);
-          total_sequence_length int32 []; past_key_values.{i}.key/value float [batch, kv_heads, context, head_dim]
-  outputs logits float [batch, sequence, vocab]; present.{i}.key/value: the same buffers, updated in place when
+          total_sequence_length int32 []; logit_positions int64 [positions] (which of the new tokens get logits:
+          the last one while generating, all of them for validation - the LM head is a third of a small model's
+          prefill); past_key_values.{i}.key/value float [batch, kv_heads, context, head_dim]
+  outputs logits float [batch, positions, vocab]; present.{i}.key/value: the same buffers, updated in place when
           bound to the past inputs' memory.
 """
 
@@ -90,8 +92,9 @@ def build_graph(torch_model: Any, out_path: Path) -> Path:
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
         helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, ["batch_size"]),
         helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, []),
+        helper.make_tensor_value_info("logit_positions", TensorProto.INT64, ["positions"]),
     ]
-    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", config.vocab_size])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "positions", config.vocab_size])]
     pending = None  # the previous block's output, added to `hidden` by the next fused norm
     for layer in range(config.num_hidden_layers):
         prefix = f"model.layers.{layer}."
@@ -124,6 +127,8 @@ def build_graph(torch_model: Any, out_path: Path) -> Path:
         product = b.node("Mul", [silu, up], f"l{layer}_swiglu")[0]
         pending = b.node("MatMul", [product, b.weight(f"l{layer}_down", weights[mlp + "down_proj.weight"].T)],
                          f"l{layer}_down_out")[0]
+    hidden = b.node("Gather", [hidden, "logit_positions"], "final_residual_kept", axis=1)[0]
+    pending = b.node("Gather", [pending, "logit_positions"], "final_block_kept", axis=1)[0]
     normed, _ = _norm(b, "final", hidden, pending, weights["model.norm.weight"], eps)
     lm_head = weights.get("lm_head.weight", weights["model.embed_tokens.weight"])
     b.node("MatMul", [normed, b.weight("lm_head", lm_head.T)], "logits")

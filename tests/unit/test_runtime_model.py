@@ -268,3 +268,14 @@ def test_a_cached_prompt_overwritten_in_place_is_never_reused_stale(tiny_model_d
     shared = len(os.path.commonprefix([loaded.tokenize(PROMPT), loaded.tokenize(other)]))
     assert again.reused_tokens <= shared
     assert again.token_ids == cold.token_ids
+
+
+def test_fused_graph_computes_logits_only_where_asked(tiny_model_dir):
+    import numpy as np
+
+    decoder = model.load(tiny_model_dir("llama"), device="cpu").decoder
+    tokens = list(range(10, 30))
+    every = decoder.all_logits(tokens)
+    last, _ = decoder.run(tokens, decoder._empty)
+    assert decoder.graph.has_logit_positions and every.shape[0] == len(tokens) and last.shape[0] == 1
+    np.testing.assert_allclose(last[0], every[-1], atol=1e-4)
