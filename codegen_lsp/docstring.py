@@ -254,8 +254,16 @@ def _name(function: Node) -> str:
     return ""
 
 
+def _extra_indent(text: str) -> str:
+    """The whitespace a generation put before its first line, which already starts at the body's indentation."""
+    first = text.split("\n", 1)[0]
+    return first[: len(first) - len(first.lstrip())]
+
+
 def _outside_line(text: str, indent: str) -> int | None:
-    """Where the first line after the first that leaves the body's indentation starts (None: none yet)."""
+    """Where the first line after the first that leaves the body's indentation (as the first line set it) starts
+    (None: none yet)."""
+    indent += _extra_indent(text)
     position = text.find("\n")
     while position != -1:
         line_start = position + 1
@@ -273,7 +281,14 @@ def body_ended(generated: str, indent: str) -> bool:
 
 
 def shape_body(generated: str, indent: str) -> str:
-    """The generated body up to where it leaves its indentation, without trailing whitespace or blank lines."""
+    """The generated body up to where it leaves its indentation, without trailing whitespace or blank lines.
+
+    The generation starts at the body's indentation; a model that indents its first line once more (small models
+    do) has the whole body shifted back by that much, so that it parses.
+    """
     cut = _outside_line(generated, indent)
     body = generated if cut is None else generated[:cut]
-    return "\n".join(line.rstrip() for line in body.rstrip().split("\n"))
+    extra = _extra_indent(body)
+    first, *rest = (line.rstrip() for line in body.rstrip().split("\n"))
+    rest = [indent + line[len(indent + extra):] if line.strip() else "" for line in rest]
+    return "\n".join([first[len(extra):], *rest])

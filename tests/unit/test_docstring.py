@@ -155,6 +155,9 @@ def test_offsets_are_characters_not_bytes():
     ("return a + b;\n}\n\nfunction g() {", "  ", "return a + b;", True),
     ("if a:\n        return 1   \n\n    return 2\n  ", "    ", "if a:\n        return 1\n\n    return 2", False),
     ("a + 1\n  ", "    ", "a + 1", False),  # a partial indentation is not a dedent yet
+    # indented once more than the body: shifted back
+    ("    if a:\n            return 1\n        return 2\n    x", "    ", "if a:\n        return 1\n    return 2", True),
+    ("\tx = 1\n\t\ty = 2", "\t", "x = 1\n\ty = 2", False),
 ])
 def test_body_shaping_stops_where_indentation_ends(generated, indent, shaped, ended):
     assert docstring.shape_body(generated, indent) == shaped
