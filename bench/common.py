@@ -51,9 +51,11 @@ def build_random_llama(work_dir: Path, layers: int, hidden: int, vocab: int, con
 
 def export_code_version() -> str:
     """A hash of the code that shapes an export, so a cached export from older code is never measured."""
+    from training.export import EXPORT_SOURCES
+
     digest = hashlib.sha256()
-    for name in ("export.py", "fused_graph.py"):
-        digest.update((ROOT / "training" / name).read_bytes())
+    for path in EXPORT_SOURCES:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
 

@@ -67,6 +67,12 @@ FIM_CONVENTIONS = (
 )
 TOKENIZER_SOURCES = (TOKENIZER_FILE, "tokenizer.model", "vocab.json")  # files a fast tokenizer can be built from
 END_OF_INFILL_TOKENS = ("▁<EOT>", "<EOT>")  # CodeLlama ends an infill with <EOT> rather than eos
+# The code that shapes an exported model directory: caches of exports (test fixtures, benchmarks) key on it.
+EXPORT_SOURCES = (
+    Path(__file__),
+    Path(__file__).with_name("fused_graph.py"),
+    Path(__file__).resolve().parents[1] / "model" / "manifest.py",
+)
 HF_FILE_PATTERNS = (
     "config.json",
     "generation_config.json",
@@ -271,12 +277,12 @@ def tool_versions() -> dict[str, str]:
 def export_onnx(torch_model: Any, out_dir: Path) -> Path:
     """The fp32 decoder graph of `torch_model` in `out_dir`: fused where supported, else optimum's
     text-generation-with-past export; returns the model.onnx path."""
+    if fused_graph.supports(torch_model.config):
+        return fused_graph.build_graph(torch_model, out_dir / ONNX_FILE)
+
     import optimum.exporters.onnx.model_configs  # noqa: F401  (fills the exporter registry)
     import torch
     from optimum.exporters.onnx import onnx_export_from_model
-
-    if fused_graph.supports(torch_model.config):
-        return fused_graph.build_graph(torch_model, out_dir / ONNX_FILE)
 
     custom = None
     if torch_model.config.model_type in CUSTOM_ONNX_FAMILIES:
