@@ -115,12 +115,14 @@ class DecoderGraph:
     output_names: tuple[str, ...]
     shared_cache: bool = False
     has_logit_positions: bool = False  # logits only where asked (fused graphs), else at every position
+    vocab_size: int | None = None  # the logits' last dimension, when the graph fixes it
 
     @classmethod
     def of(cls, session: ort.InferenceSession) -> DecoderGraph:
         """Read the graph's inputs; ModelError when it is not a decoder exported with past key/values."""
         inputs = {node.name: node for node in session.get_inputs()}
-        outputs = {node.name for node in session.get_outputs()}
+        output_nodes = {node.name: node for node in session.get_outputs()}
+        outputs = set(output_nodes)
         past = tuple(sorted((_past_input(node, outputs) for node in inputs.values() if _PAST_NAME.match(node.name)), key=_layer_order))
         if "input_ids" not in inputs or "logits" not in outputs or not past:
             raise ModelError(
@@ -135,6 +137,7 @@ class DecoderGraph:
             output_names=("logits", *(p.present_name for p in past)),
             shared_cache={"seqlens_k", "total_sequence_length"} <= inputs.keys(),
             has_logit_positions="logit_positions" in inputs,
+            vocab_size=next((dim for dim in output_nodes["logits"].shape[-1:] if isinstance(dim, int)), None),
         )
 
     def empty_past(self, positions: int = 0) -> list[np.ndarray]:

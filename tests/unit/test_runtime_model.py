@@ -279,3 +279,17 @@ def test_fused_graph_computes_logits_only_where_asked(tiny_model_dir):
     last, _ = decoder.run(tokens, decoder._empty)
     assert decoder.graph.has_logit_positions and every.shape[0] == len(tokens) and last.shape[0] == 1
     np.testing.assert_allclose(last[0], every[-1], atol=1e-4)
+
+
+def test_one_token_steps_match_a_full_pass_while_alternating_between_two_caches(tiny_model_dir):
+    import numpy as np
+
+    decoder = model.load(tiny_model_dir("llama"), device="cpu").decoder
+    first, second = list(range(10, 30)), list(range(40, 60))
+    _, first_past, _ = decoder.start(first[:5])
+    _, second_past, _ = decoder.start(second[:5])
+    for end in range(6, 20):
+        first_logits, first_past = decoder.forward(first[end - 1 : end], first_past)
+        second_logits, second_past = decoder.forward(second[end - 1 : end], second_past)
+        np.testing.assert_allclose(first_logits, decoder.all_logits(first[:end])[-1], atol=1e-4)
+        np.testing.assert_allclose(second_logits, decoder.all_logits(second[:end])[-1], atol=1e-4)
