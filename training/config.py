@@ -21,6 +21,7 @@ class TrainConfig:
     # --- data ---
     fim_rate: float = 0.5  # share of examples turned into fill-in-the-middle examples
     spm_rate: float = 0.5  # share of FIM examples in suffix-prefix-middle order (rest prefix-suffix-middle)
+    fim_line_rate: float = 0.5  # share of FIM examples cut at line starts, middle = 1-3 lines (rest: any character)
     holdout_fraction: float = 0.05  # share of files held out for validation, never trained on
     test_share: float = 0.2  # share of test-suite files trained on (the stdlib's tests are 62% of its text)
     # --- optimisation ---

@@ -55,7 +55,7 @@ class PackedBatches:
 
 def example_text(chunk: Chunk, rng: np.random.Generator, config: TrainConfig) -> str:
     """`<file_sep>path` header (as the runtime's prompts carry it) + the chunk, FIM-rearranged at `fim_rate`."""
-    return f"{FILE_SEP}{chunk.path}\n{fim_transform(chunk.text, rng, config.fim_rate, config.spm_rate)}"
+    return f"{FILE_SEP}{chunk.path}\n{fim_transform(chunk.text, rng, config.fim_rate, config.spm_rate, config.fim_line_rate)}"
 
 
 @dataclass

@@ -70,6 +70,22 @@ def test_fim_examples_keep_every_character_and_use_both_orders():
     assert seen == {"plain", "psm", "spm"}
 
 
+def test_line_aligned_fim_middles_are_one_to_three_whole_lines():
+    text = "".join(f"line {i}\n" for i in range(10)) + "last line without newline"
+    rng = np.random.default_rng(0)
+    middles = set()
+    for _ in range(300):
+        example = fim_transform(text, rng, fim_rate=1.0, spm_rate=0.0, line_rate=1.0)
+        prefix, rest = example.removeprefix(FIM_PREFIX).split(FIM_SUFFIX)
+        suffix, middle = rest.split(FIM_MIDDLE)
+        assert prefix + middle + suffix == text
+        assert prefix == "" or prefix.endswith("\n")
+        assert 1 <= len(middle.splitlines()) <= 3 and (middle.endswith("\n") or not suffix)
+        middles.add(middle)
+    assert "line 0\n" in middles and "last line without newline" in middles
+    assert {len(m.splitlines()) for m in middles} == {1, 2, 3}
+
+
 @pytest.fixture(scope="module")
 def tokenizer():
     texts = ["def f(x):\n    return x + 1\n" * 50, "class A:\n    pass\n" * 50]
