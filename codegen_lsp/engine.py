@@ -78,6 +78,7 @@ def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelle
         temperature=settings.temperature,
         stop=stop,
         cancel=lambda: cancelled() or time.monotonic() > deadline,
+        heal=True,  # a prefix-only prompt ends in the document's text (FIM prompts end in a special token)
     )
     if cancelled():
         return Suggestion(None, generation.prompt_tokens, generation.reused_tokens, "cancelled")

@@ -11,6 +11,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from model.decoder import Decoder
+from model.healing import TokenHealing
 
 Stop = Union[Sequence[str], Callable[[str], bool], None]
 Cancel = Union[threading.Event, Callable[[], bool], None]
@@ -41,6 +42,7 @@ class Request:
     on_token: OnToken = None
     cancel: Cancel = None
     seed: int | None = None
+    heal: bool = False  # token healing (model/healing.py): re-choose the prompt's last token
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 0:
@@ -62,6 +64,13 @@ def choose_token(logits: np.ndarray, temperature: float, top_p: float, rng: np.r
     nucleus = min(int(np.searchsorted(cumulative, top_p * cumulative[-1])) + 1, len(order))
     draw = rng.random() * cumulative[nucleus - 1]
     return int(order[min(int(np.searchsorted(cumulative[:nucleus], draw, side="right")), nucleus - 1)])
+
+
+def only(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """`logits` with every token but the `allowed` ids at -inf."""
+    kept = np.full_like(logits, -np.inf)
+    kept[allowed] = logits[allowed]
+    return kept
 
 
 def is_cancelled(cancel: Cancel) -> bool:
@@ -128,13 +137,22 @@ class _Output:
             self.streamed = end
 
 
-def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: Collection[int], request: Request) -> Generation:
-    """Generate after the prompt tokens until an end token, a stop, max_new_tokens or cancellation."""
+def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: Collection[int], request: Request,
+        healing: TokenHealing | None = None) -> Generation:
+    """Generate after the prompt tokens until an end token, a stop, max_new_tokens or cancellation.
+
+    With `request.heal` (and `healing`), the prompt's last token is taken off and the first tokens must write its text
+    again; the text returned (and streamed, and seen by stops) starts after it, the token ids include it.
+    """
     started = time.perf_counter()
+    forced = ""
+    if request.heal and healing is not None:
+        prompt, forced = healing.split(prompt)
     rng = np.random.default_rng(request.seed)
     detokenizer = IncrementalDetokenizer(tokenizer)
     stop = StopRule(request.stop)
     output = _Output(request.on_token)
+    written = ""  # all generated text, the healed text included
     token_ids: list[int] = []
     first_token_s = None
     reused = 0
@@ -146,14 +164,17 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
         if logits is None:
             finish = "cancelled"
         while logits is not None:
+            if len(written) < len(forced):
+                logits = only(logits, healing.allowed(forced[len(written):]))
             token = choose_token(logits, request.temperature, request.top_p, rng)
             first_token_s = first_token_s if first_token_s is not None else time.perf_counter() - started
             if token in end_ids:
                 finish = "eos"
                 break
             token_ids.append(token)
-            output.text += detokenizer.add(token)
-            cut = stop.cut(output.text)
+            written += detokenizer.add(token)
+            output.text = written[len(forced):]
+            cut = stop.cut(output.text) if output.text else None
             if cut is not None:
                 output.text = output.text[:cut]
                 finish = "stop"

@@ -10,6 +10,7 @@ from model import generate
 from model.decoder import Decoder
 from model.errors import ModelError
 from model.generate import Cancel, Generation, OnToken, Request, Stop
+from model.healing import TokenHealing
 from model.manifest import MANIFEST_FILE, ONNX_FILE, TOKENIZER_FILE, Manifest, export_hint, read_verified
 from model.prompts import fim_prompt, truncate_context
 from model.session import CUDA, create_session
@@ -24,6 +25,7 @@ class Model:
         self.manifest = manifest
         self.decoder = decoder
         self.tokenizer = tokenizer
+        self.healing = TokenHealing(tokenizer)
         self.device = "cuda" if decoder.session.get_providers()[0] == CUDA else "cpu"
         vocab = tokenizer.get_vocab()
         self.end_ids = frozenset(manifest.eos_token_ids) | {vocab[t] for t in manifest.stop_tokens if t in vocab}
@@ -67,18 +69,20 @@ class Model:
         on_token: OnToken = None,
         cancel: Cancel = None,
         seed: int | None = None,
+        heal: bool = False,
     ) -> Generation:
         """Generate after `prompt`: the text plus token ids, prefix reuse, timings and why it finished.
 
         `stop`: strings (the output ends before the first one) or `stop(text_so_far) -> bool` (the output ends after
         the token that made it true). `on_token(piece)` receives the text as it is produced, `cancel` (an Event or a
         zero-argument callable) is checked between tokens. The prompt is cut from the left to leave room for
-        `max_new_tokens` within the model's context length.
+        `max_new_tokens` within the model's context length. `heal`: token healing (model/healing.py) of a prompt that
+        ends in text, such as a prefix-only completion prompt; a no-op after a FIM prompt's special tokens.
         """
         max_new_tokens = min(max_new_tokens, self.manifest.context_length - 1)
-        request = Request(max_new_tokens, temperature, top_p, stop, on_token, cancel, seed)
+        request = Request(max_new_tokens, temperature, top_p, stop, on_token, cancel, seed, heal)
         tokens = self._fit_context(self.tokenize(prompt), self.manifest.context_length - max_new_tokens) or [self._start_token]
-        return generate.run(self.decoder, self.tokenizer, tokens, self.end_ids, request)
+        return generate.run(self.decoder, self.tokenizer, tokens, self.end_ids, request, self.healing)
 
     @property
     def _start_token(self) -> int:
