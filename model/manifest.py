@@ -18,6 +18,7 @@ ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 FORMAT_VERSION = 1
 FIM_FORMATS = ("starcoder", "codellama", "deepseek", "qwen")
+FIM_ORDERS = ("psm", "spm")  # prefix-suffix-middle; suffix-prefix-middle (StarCoder's variant: the prefix after the middle token)
 QUANTIZATIONS = ("none", "int8", "fp16")
 REQUIRED_FILES = (ONNX_FILE, TOKENIZER_FILE)
 
@@ -37,10 +38,13 @@ class FimTokens:
     middle: str
     file_separator: str | None = None
     repo_name: str | None = None
+    order: str = "psm"  # the order the model was trained to be prompted in (our own family: "spm")
 
     def __post_init__(self) -> None:
         if self.format not in FIM_FORMATS:
             raise ValueError(f"unknown FIM format {self.format!r}; expected one of {', '.join(FIM_FORMATS)}")
+        if self.order not in FIM_ORDERS or (self.order == "spm" and self.format == "codellama"):
+            raise ValueError(f"unsupported FIM order {self.order!r} for the {self.format} format")
 
 
 @dataclass

@@ -10,14 +10,17 @@ CountTokens = Callable[[str], int]
 
 
 def fim_prompt(fim: FimTokens | None, prefix: str, suffix: str, path: str | None = None, repo_name: str | None = None) -> str:
-    """The prompt that asks the model for the text between `prefix` and `suffix`; prefix only without FIM tokens."""
+    """The prompt that asks the model for the text between `prefix` and `suffix`; prefix only without FIM tokens.
+
+    A suffix-prefix-middle prompt ends in the prefix's text: generate it with token healing (model/healing.py).
+    """
     if fim is None:
         return prefix
     if fim.format == "codellama":
         return f"{fim.prefix} {prefix} {fim.suffix}{suffix} {fim.middle}"
-    if fim.format == "deepseek":
-        return f"{fim.prefix}{prefix}{fim.suffix}{suffix}{fim.middle}"
-    header = _header(fim, path, repo_name, repo_end="\n" if fim.format == "qwen" else "")
+    header = "" if fim.format == "deepseek" else _header(fim, path, repo_name, repo_end="\n" if fim.format == "qwen" else "")
+    if fim.order == "spm":
+        return f"{header}{fim.prefix}{fim.suffix}{suffix}{fim.middle}{prefix}"
     return f"{header}{fim.prefix}{prefix}{fim.suffix}{suffix}{fim.middle}"
 
 

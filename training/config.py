@@ -20,8 +20,9 @@ class TrainConfig:
     rope_theta: float = 10000.0  # rotary embedding base
     # --- data ---
     fim_rate: float = 0.5  # share of examples turned into fill-in-the-middle examples
-    spm_rate: float = 0.0  # share of FIM examples in suffix-prefix-middle order; 0: our prompts are all PSM, and SPM
-                           # examples (the prefix right after <fim_middle>) taught a small model to start a new line there
+    spm_rate: float = 0.5  # share of FIM examples in suffix-prefix-middle order (rest prefix-suffix-middle)
+    fim_prompt_order: str = "spm"  # the order the exported model is prompted in (config.json `fim_order`): SPM puts the
+                                   # prefix's end next to the generation, which a small model completes far better
     fim_line_rate: float = 0.5  # share of FIM examples cut at line starts, middle = 1-3 lines (rest: any character)
     holdout_fraction: float = 0.05  # share of files held out for validation, never trained on
     test_share: float = 0.2  # share of test-suite files trained on (the stdlib's tests are 62% of its text)

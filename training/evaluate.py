@@ -77,7 +77,7 @@ def edit_similarity(prediction: str, target: str) -> float:
 def predict_line(m, prefix: str, suffix: str, rel: str) -> str:
     """The model's completion of the line between `prefix` and `suffix` (up to the first newline)."""
     prompt = m.fim_prompt(prefix, suffix, path=rel, max_tokens=min(CONTEXT_TOKENS, m.manifest.context_length // 2))
-    return m.generate(prompt, max_new_tokens=MAX_NEW_TOKENS, stop=["\n"]).split("\n")[0]
+    return m.generate_detailed(prompt, max_new_tokens=MAX_NEW_TOKENS, stop=["\n"], heal=True).text.split("\n")[0]
 
 
 def held_out_loss(m, files: list[SourceFile], max_tokens: int = LOSS_TOKENS) -> tuple[float | None, int]:

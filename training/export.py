@@ -11,6 +11,7 @@ place, so a failure or crash never leaves a partial model. See ARCHITECTURE.md f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import os
 import shutil
@@ -239,6 +240,8 @@ def build_manifest(checkpoint: Checkpoint, quantization: str) -> Manifest:
     tokenizer, config = checkpoint.tokenizer, checkpoint.config
     vocab = tokenizer.get_vocab()
     fim = detect_fim(vocab)
+    if fim is not None and getattr(config, "fim_order", "psm") != fim.order:  # set by our pretraining (TrainConfig)
+        fim = dataclasses.replace(fim, order=config.fim_order)
     eos_tokens = [tokenizer.eos_token] if tokenizer.eos_token else []
     stops = stop_tokens(eos_tokens, fim, vocab)
     generation_eos = getattr(checkpoint.generation_config, "eos_token_id", None)

@@ -51,7 +51,7 @@ def build_model(config: TrainConfig, tokenizer_vocab: int):
         vocab_size=tokenizer_vocab, hidden_size=config.d_model, intermediate_size=config.d_ff,
         num_hidden_layers=config.n_layer, num_attention_heads=config.n_head, num_key_value_heads=config.n_kv_head,
         max_position_embeddings=config.context_length, rope_theta=config.rope_theta, tie_word_embeddings=True,
-        bos_token_id=0, eos_token_id=0, pad_token_id=4))
+        bos_token_id=0, eos_token_id=0, pad_token_id=4, fim_order=config.fim_prompt_order))
 
 
 def run(args: argparse.Namespace) -> int:

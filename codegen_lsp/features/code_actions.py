@@ -59,7 +59,7 @@ def generate_until_valid(model: Any, prompt: str, max_new_tokens: int, stop: Cal
         generation = model.generate_detailed(
             prompt, max_new_tokens=max_new_tokens, temperature=RETRY_TEMPERATURE if sampled else 0.0,
             top_p=RETRY_TOP_P if sampled else 1.0, stop=stop, on_token=on_token, cancel=cancelled,
-            seed=attempt if sampled else None)
+            seed=attempt if sampled else None, heal=True)
         if cancelled():
             return Outcome(None, attempt + 1, "cancelled")
         code = shape(generation.text)

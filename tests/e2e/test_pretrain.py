@@ -51,6 +51,7 @@ def test_pretrained_checkpoint_exports_to_a_loadable_fim_model(pretrained, tmp_p
     assert result.returncode == 0, result.stderr
     m = model.load(out)
     assert m.manifest.fim.format == "starcoder" and m.manifest.fim.file_separator == "<file_sep>"
+    assert m.manifest.fim.order == "spm"  # the prompt order the pretraining chose (TrainConfig.fim_prompt_order)
     generation = m.generate_detailed(m.fim_prompt("def f(x):\n    return ", "\n", path="a.py"), max_new_tokens=4)
     assert len(generation.token_ids) >= 1
 

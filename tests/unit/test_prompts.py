@@ -52,6 +52,19 @@ def test_qwen_prompt_without_path_has_no_header():
     assert fim_prompt(QWEN, "a", "b") == "<|fim_prefix|>a<|fim_suffix|>b<|fim_middle|>"
 
 
+def test_suffix_prefix_middle_order_ends_in_the_prefix():
+    spm = FimTokens("starcoder", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", file_separator="<file_sep>", order="spm")
+    assert fim_prompt(spm, "def f(", "):\n", path="x.py") == "<file_sep>x.py\n<fim_prefix><fim_suffix>):\n<fim_middle>def f("
+    deepseek = FimTokens("deepseek", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>", order="spm")
+    assert fim_prompt(deepseek, "a", "b") == "<｜fim▁begin｜><｜fim▁hole｜>b<｜fim▁end｜>a"
+
+
+@pytest.mark.parametrize("fim_format, order", [("starcoder", "middle-first"), ("codellama", "spm")])
+def test_unsupported_fim_order_is_rejected(fim_format, order):
+    with pytest.raises(ValueError, match="unsupported FIM order"):
+        FimTokens(fim_format, "a", "b", "c", order=order)
+
+
 def test_no_fim_falls_back_to_prefix_only():
     assert fim_prompt(None, "import os\n", "print()", path="x.py") == "import os\n"
 
