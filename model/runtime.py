@@ -55,9 +55,10 @@ class Model:
         on_token: OnToken = None,
         cancel: Cancel = None,
         seed: int | None = None,
+        heal: bool = False,
     ) -> str:
         """The text generated after `prompt` (greedy by default); see generate_detailed."""
-        return self.generate_detailed(prompt, max_new_tokens, temperature, top_p, stop, on_token, cancel, seed).text
+        return self.generate_detailed(prompt, max_new_tokens, temperature, top_p, stop, on_token, cancel, seed, heal).text
 
     def generate_detailed(
         self,
