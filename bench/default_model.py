@@ -1,5 +1,6 @@
 """Quality figures of a pretrained model for its MODEL_CARD.md: held-out loss / perplexity and next-line
-completion on held-out standard-library files and on this project's own source tree (code it never saw).
+completion on held-out standard-library files and on this project's own source tree (code it never saw), and the
+model's completions of a few common Python idioms (through the server's prompt: FIM + token healing).
 
     python bench/default_model.py [--model model/default] [--points 500]
 
@@ -20,6 +21,14 @@ from training.evaluate import evaluate_model, summary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = ("codegen_lsp", "model", "training", "bench", "tests")
+IDIOMS = [  # (text before the cursor, text after it)
+    ("class Point:\n    def __init__(self", "\n"),
+    ("def total(items):\n    result = 0\n    for i in range(", "\n    return result\n"),
+    ("import os\n\n\ndef read(path):\n    with open(", "\n"),
+    ("def main():\n    args = parse_args()\n\n\nif __name__ == ", "\n"),
+    ("class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n        ",
+     "\n\n    def pop(self):\n        return self.items.pop()\n"),
+]
 
 
 def held_out_stdlib(model_dir: Path) -> list[SourceFile]:
@@ -51,6 +60,12 @@ def main() -> None:
     print("| corpus | files | cut points | next-line exact match | edit similarity | loss (nats/token) | perplexity |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
+    print("\n| before the cursor (last line) | completion (to the end of the line) |\n| --- | --- |")
+    loaded = model.load(args.model)
+    for prefix, suffix in IDIOMS:
+        prompt = loaded.fim_prompt(prefix, suffix, path="example.py")
+        completion = loaded.generate(prompt, max_new_tokens=24, stop=["\n"], heal=True)
+        print(f"| `{prefix.splitlines()[-1].strip() or '(indentation)'}` | `{completion}` |")
     if args.report:
         args.report.write_text(json.dumps(report, indent=1) + "\n")
 
