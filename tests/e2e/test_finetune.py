@@ -86,18 +86,22 @@ def test_out_writes_the_model_directory_instead_of_publishing(repo, base, tmp_pa
 
 def test_kill_then_resume_continues_from_the_checkpoint(repo, base, tmp_path):
     work = tmp_path / "work"
-    argv = [sys.executable, "-m", "training", *finetune_argv(repo, base, work, "--out", str(tmp_path / "model"))]
-    process = subprocess.Popen([*argv, "--max-steps", "1000", "--checkpoint-minutes", "0"], cwd=REPO_ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # No early stopping: on a fast machine the tiny model stops improving, and the run would finish before the kill.
+    argv = [sys.executable, "-m", "training",
+            *finetune_argv(repo, base, work, "--out", str(tmp_path / "model"), "--patience", "100000")]
+    process = subprocess.Popen([*argv, "--max-steps", "100000", "--checkpoint-minutes", "0"],
+                               cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
         while not (work / "checkpoint.pt").exists() and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(3)  # a few more steps
+        assert process.poll() is None, f"the run ended (exit {process.returncode}) before it could be killed"
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert (work / "checkpoint.pt").exists(), "no checkpoint was written within 5 minutes"
+    assert not (tmp_path / "model").exists()
     import torch
 
     killed_at = torch.load(work / "checkpoint.pt", weights_only=False)["state"]["step"]
