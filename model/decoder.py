@@ -25,8 +25,10 @@ class Decoder:
     binding per set of buffers (see BoundStep).
     """
 
-    def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None, prefill_chunk: int = PREFILL_CHUNK) -> None:
+    def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None, prefill_chunk: int = PREFILL_CHUNK,
+                 step_session: ort.InferenceSession | None = None) -> None:
         self.session = session
+        self.step_session = session if step_session is None else step_session  # runs the one-token steps
         self.prefill_chunk = prefill_chunk
         self.graph = DecoderGraph.of(session)
         self.cache = PrefixCache() if cache is None else cache
@@ -75,7 +77,8 @@ class Decoder:
         inputs = self.graph.feed(tokens, len(past.tokens), all_logits)
         feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in inputs.items()}
         feed.update(zip(self._past_names, past.values))
-        binding = self.session.io_binding()
+        session = self.step_session if len(tokens) == 1 and not all_logits else self.session
+        binding = session.io_binding()
         for name, value in feed.items():
             binding.bind_ortvalue_input(name, value)
         binding.bind_output("logits", "cpu")
@@ -84,7 +87,7 @@ class Decoder:
                 binding.bind_ortvalue_output(name, value)
             else:
                 binding.bind_output(name, self._device)
-        self.session.run_with_iobinding(binding)
+        session.run_with_iobinding(binding)
         outputs = binding.get_outputs()
         values = past.values if self.graph.shared_cache else tuple(outputs[1:])
         return outputs[0].numpy()[0], Past(past.tokens + tuple(tokens), values)
@@ -92,7 +95,7 @@ class Decoder:
     def _run_step(self, token: int, past: Past) -> tuple[np.ndarray, Past]:
         """One token after `past` through the binding kept for its buffers (made anew when they change)."""
         if self._step is None or self._step.values is not past.values:
-            self._step = BoundStep(self.session, self.graph, past.values)
+            self._step = BoundStep(self.step_session, self.graph, past.values)
         logits = self._step.run(token, len(past.tokens))
         return logits, Past(past.tokens + (token,), past.values)
 

@@ -293,3 +293,32 @@ def test_one_token_steps_match_a_full_pass_while_alternating_between_two_caches(
         second_logits, second_past = decoder.forward(second[end - 1 : end], second_past)
         np.testing.assert_allclose(first_logits, decoder.all_logits(first[:end])[-1], atol=1e-4)
         np.testing.assert_allclose(second_logits, decoder.all_logits(second[:end])[-1], atol=1e-4)
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])  # a fused (bound steps) and an optimum graph
+def test_steps_on_a_separate_step_session_give_the_same_tokens(family, tiny_model_dir):
+    import onnxruntime as ort
+
+    from model.session import session_options
+
+    loaded = model.load(tiny_model_dir(family), device="cpu")
+    one_thread = ort.InferenceSession(str(loaded.path / "model.onnx"), sess_options=session_options(threads=1),
+                                      providers=["CPUExecutionProvider"])
+    step_runs = []
+
+    class CountingSession:
+        """The one-thread session, counting the runs it is given."""
+
+        def __getattr__(self, name):
+            return getattr(one_thread, name)
+
+        def run_with_iobinding(self, binding, *args):
+            step_runs.append(binding)
+            return one_thread.run_with_iobinding(binding, *args)
+
+    tokens = loaded.tokenize(PROMPT)
+    results = []
+    for decoder in (Decoder(loaded.decoder.session), Decoder(loaded.decoder.session, step_session=CountingSession())):
+        results.append(generate.run(decoder, loaded.tokenizer, tokens, loaded.end_ids, Request(max_new_tokens=12)))
+    assert results[0].token_ids == results[1].token_ids
+    assert len(step_runs) == len(results[1].token_ids) - 1 > 0  # every token after the prompt's first was a step

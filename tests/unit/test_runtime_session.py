@@ -8,7 +8,8 @@ import onnxruntime as ort
 import pytest
 
 from model import ModelError
-from model.session import CPU, CUDA, DecoderGraph, choose_providers, create_session, physical_core_count, session_options
+from model.session import (CPU, CUDA, DecoderGraph, choose_providers, create_session, create_step_session,
+                           physical_core_count, session_options)
 
 
 @pytest.mark.parametrize(
@@ -82,6 +83,52 @@ def test_session_options_suit_one_interactive_request():
     assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_one_thread_options_on_request():
+    assert session_options(threads=1).intra_op_num_threads == 1
+
+
+@pytest.fixture
+def small_onnx(tmp_path):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"\0" * 1024)
+    return path
+
+
+def record_options(calls):
+    def factory(path, sess_options, providers):
+        calls.append((sess_options.intra_op_num_threads, providers))
+        return FakeSession(providers)
+    return factory
+
+
+def test_small_cpu_model_gets_a_one_thread_step_session(small_onnx, monkeypatch):
+    monkeypatch.setattr("model.session.physical_core_count", lambda: 4)
+    calls = []
+    step = create_step_session(small_onnx, FakeSession([CPU]), factory=record_options(calls))
+    assert step is not None and calls == [(1, [CPU])]
+
+
+@pytest.mark.parametrize("case", ["cuda", "one core", "large"])
+def test_no_step_session_on_cuda_one_core_or_a_large_model(case, small_onnx, monkeypatch):
+    monkeypatch.setattr("model.session.physical_core_count", lambda: 1 if case == "one core" else 4)
+    if case == "large":
+        monkeypatch.setattr("model.session.ONE_THREAD_STEP_MAX_BYTES", 1023)
+    calls = []
+    main = FakeSession([CUDA, CPU] if case == "cuda" else [CPU])
+    assert create_step_session(small_onnx, main, factory=record_options(calls)) is None and calls == []
+
+
+def test_a_step_session_that_fails_to_load_leaves_decoding_on_the_main_session(small_onnx, monkeypatch, caplog):
+    monkeypatch.setattr("model.session.physical_core_count", lambda: 4)
+
+    def failing(path, sess_options, providers):
+        raise RuntimeError("out of memory")
+
+    with caplog.at_level(logging.WARNING, logger="model.session"):
+        assert create_step_session(small_onnx, FakeSession([CPU]), factory=failing) is None
+    assert "out of memory" in caplog.text
 
 
 @dataclass
