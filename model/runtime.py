@@ -56,9 +56,11 @@ class Model:
         cancel: Cancel = None,
         seed: int | None = None,
         heal: bool = False,
+        repetition_penalty: float = 1.0,
     ) -> str:
         """The text generated after `prompt` (greedy by default); see generate_detailed."""
-        return self.generate_detailed(prompt, max_new_tokens, temperature, top_p, stop, on_token, cancel, seed, heal).text
+        return self.generate_detailed(prompt, max_new_tokens, temperature, top_p, stop, on_token, cancel, seed, heal,
+                                      repetition_penalty).text
 
     def generate_detailed(
         self,
@@ -71,6 +73,7 @@ class Model:
         cancel: Cancel = None,
         seed: int | None = None,
         heal: bool = False,
+        repetition_penalty: float = 1.0,
     ) -> Generation:
         """Generate after `prompt`: the text plus token ids, prefix reuse, timings and why it finished.
 
@@ -79,9 +82,11 @@ class Model:
         zero-argument callable) is checked between tokens. The prompt is cut from the left to leave room for
         `max_new_tokens` within the model's context length. `heal`: token healing (model/healing.py) of a prompt that
         ends in text, such as a prefix-only completion prompt; a no-op after a FIM prompt's special tokens.
+        `repetition_penalty` > 1: tokens of the last 64 (prompt and output) are made less likely (llama.cpp's
+        repeat_penalty), which keeps small models out of loops.
         """
         max_new_tokens = min(max_new_tokens, self.manifest.context_length - 1)
-        request = Request(max_new_tokens, temperature, top_p, stop, on_token, cancel, seed, heal)
+        request = Request(max_new_tokens, temperature, top_p, stop, on_token, cancel, seed, heal, repetition_penalty)
         tokens = self._fit_context(self.tokenize(prompt), self.manifest.context_length - max_new_tokens) or [self._start_token]
         return generate.run(self.decoder, self.tokenizer, tokens, self.end_ids, request, self.healing)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from model.generate import IncrementalDetokenizer, Request, StopRule, choose_token, is_cancelled
+from model.generate import IncrementalDetokenizer, Request, StopRule, choose_token, is_cancelled, penalize_repeats
 
 LOGITS = np.array([0.0, 3.0, 2.9, -1.0, 1.0], dtype=np.float32)
 
@@ -45,10 +45,24 @@ def test_same_seed_same_samples():
     assert draw(7) != draw(8)
 
 
-@pytest.mark.parametrize("settings", [{"max_new_tokens": -1}, {"temperature": -0.1}, {"top_p": 0.0}, {"top_p": 1.5}])
+@pytest.mark.parametrize("settings", [{"max_new_tokens": -1}, {"temperature": -0.1}, {"top_p": 0.0}, {"top_p": 1.5},
+                                      {"repetition_penalty": 0.0}])
 def test_invalid_request_settings_are_rejected(settings):
     with pytest.raises(ValueError):
         Request(**settings)
+
+
+def test_repeated_tokens_lose_ground_whatever_their_sign():
+    logits = np.array([4.0, -2.0, 3.0, 1.0], dtype=np.float32)
+    penalized = penalize_repeats(logits, [0, 1, 0], 2.0)  # token 0 twice: penalized once
+    np.testing.assert_allclose(penalized, [2.0, -4.0, 3.0, 1.0])
+    assert choose_token(logits, 0.0, 1.0, None) == 0 and choose_token(penalized, 0.0, 1.0, None) == 2
+    assert logits[0] == 4.0  # the caller's logits are left alone
+
+
+def test_no_penalty_or_no_history_changes_nothing():
+    logits = np.array([1.0, -1.0], dtype=np.float32)
+    assert penalize_repeats(logits, [0, 1], 1.0) is logits and penalize_repeats(logits, [], 1.3) is logits
 
 
 def test_stop_strings_end_before_the_earliest_occurrence():

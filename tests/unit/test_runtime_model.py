@@ -322,3 +322,10 @@ def test_steps_on_a_separate_step_session_give_the_same_tokens(family, tiny_mode
         results.append(generate.run(decoder, loaded.tokenizer, tokens, loaded.end_ids, Request(max_new_tokens=12)))
     assert results[0].token_ids == results[1].token_ids
     assert len(step_runs) == len(results[1].token_ids) - 1 > 0  # every token after the prompt's first was a step
+
+
+def test_repetition_penalty_changes_a_looping_greedy_generation(fresh):
+    plain = fresh.generate_detailed(PROMPT, max_new_tokens=24)
+    penalized = fresh.generate_detailed(PROMPT, max_new_tokens=24, repetition_penalty=3.0)
+    assert len(set(plain.token_ids)) < len(plain.token_ids)  # the tiny random model repeats itself
+    assert len(set(penalized.token_ids)) > len(set(plain.token_ids))
