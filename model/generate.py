@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Collection, Sequence, Union
 
@@ -181,9 +182,9 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
         logits, past, reused = decoder.start(prompt, cancelled=lambda: is_cancelled(request.cancel))
         if logits is None:
             finish = "cancelled"
-        history = list(prompt)  # what the repetition penalty looks back over
+        recent = deque(prompt[-REPETITION_WINDOW:], maxlen=REPETITION_WINDOW)  # what the repetition penalty sees
         while logits is not None:
-            logits = penalize_repeats(logits, history[-REPETITION_WINDOW:], request.repetition_penalty)
+            logits = penalize_repeats(logits, recent, request.repetition_penalty)
             if len(written) < len(forced):
                 logits = only(logits, healing.allowed(forced[len(written):]))
             token = choose_token(logits, request.temperature, request.top_p, rng)
@@ -192,7 +193,7 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
                 finish = "eos"
                 break
             token_ids.append(token)
-            history.append(token)
+            recent.append(token)
             written += detokenizer.add(token)
             output.text = written[len(forced):]
             cut = stop.cut(output.text) if output.text else None
