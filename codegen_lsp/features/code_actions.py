@@ -10,7 +10,6 @@ worker thread with cancellable `$/progress`; a result that does not parse is ret
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -74,11 +73,10 @@ def generate_until_valid(model: Any, prompt: str, max_new_tokens: int, stop: Cal
             return Outcome(code, attempt + 1)
         problem = "; ".join(problems)
         if partial is None and (lines := longest_valid_lines(code, problems_of)) is not None:
-            partial = Outcome(lines, 0, f"the model's code was cut after line {lines.count(chr(10)) + 1}, where it "
-                                        f"stopped parsing ({problem})")
-    if partial is not None:
-        return dataclasses.replace(partial, attempts=retries + 1)
-    return Outcome(None, retries + 1, problem)
+            kept = lines.count("\n") + 1
+            partial = Outcome(lines, retries + 1, f"the model's code was cut after line {kept}, where it stopped "
+                                                  f"parsing ({problem})")
+    return partial or Outcome(None, retries + 1, problem)
 
 
 def longest_valid_lines(code: str, problems_of: Callable[[str], list[str]]) -> str | None:
