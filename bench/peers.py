@@ -7,7 +7,8 @@
 
 The same checkpoint is exported with `codegen-train export --quantize none|int8` and converted to GGUF (f32, f16,
 q8_0) with llama.cpp's own convert_hf_to_gguf.py; every engine gets the same token ids and runs in its own
-subprocess (peak RSS is its own), with the same number of threads. Before timing, llama.cpp f32 must give the same
+subprocess (peak RSS is its own), with the same number of threads; the engines stay loaded and take turns, one round
+of every measurement each, so that a machine whose speed drifts (a shared VM) slows every row alike. Before timing, llama.cpp f32 must give the same
 greedy tokens as our fp32 runtime. Columns: prefill tokens/s at 512 and 2,048 tokens (capped at the context
 length), decode tokens/s after a 512-token prompt, first token after appending 1-5 tokens to a cached long prompt
 (llama.cpp's prefix match in its context vs our KV prefix reuse), peak RSS; each cell is median [min-max] over the
@@ -31,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,6 +47,7 @@ LONG_PROMPT = 2048
 APPENDED_MAX = 5
 PARITY_PROMPT = 128
 PARITY_TOKENS = 16
+SETTLE_S = 0.2  # pause before each engine's turn: the previous engine's worker threads stop spinning
 BASELINE = "our runtime int8"
 
 
@@ -185,31 +188,17 @@ def open_engine(spec: dict):
     return ENGINES[spec["engine"]](spec["path"], spec["threads"], **options)
 
 
-def measure(spec: dict) -> dict:
-    """Everything one engine reports: greedy tokens first, then (unless parity only) the timings; peak RSS last."""
-    started = time.perf_counter()
-    engine = open_engine(spec)
+def measure_round(engine, spec: dict) -> dict:
+    """One round of timings: each prefill length once, one decode, the appended runs once."""
     ids = spec["ids"]
-    result: dict = {"load_s": time.perf_counter() - started}
+    prefill = {}
+    for length in spec["prefill_lengths"]:
+        engine.forget()
+        prefill[str(length)] = length / engine.generate(ids[:length], 1)[1]
     engine.forget()
-    result["greedy"] = engine.generate(ids[: spec["parity_prompt"]], spec["parity_tokens"])[0]
-    if spec["timing"]:
-        result["prefill"] = {}
-        for length in spec["prefill_lengths"]:
-            rates = []
-            for _ in range(spec["repeats"] + 1):  # the first run of each length warms allocations up, unrecorded
-                engine.forget()
-                rates.append(length / engine.generate(ids[:length], 1)[1])
-            result["prefill"][str(length)] = rates[1:]
-        result["decode"] = []
-        for _ in range(spec["repeats"]):
-            engine.forget()
-            _, first, total = engine.generate(ids[: spec["decode_prompt"]], spec["new_tokens"])
-            result["decode"].append((spec["new_tokens"] - 1) / (total - first))
-        cached = ids[: spec["cached_length"]]
-        result["extend"] = [s for _ in range(spec["repeats"]) for s in engine.extend(cached, spec["appended"])]
-    result["peak_rss_mb"] = peak_rss_mb()
-    return result
+    _, first, total = engine.generate(ids[: spec["decode_prompt"]], spec["new_tokens"])
+    decode = (spec["new_tokens"] - 1) / (total - first)
+    return {"prefill": prefill, "decode": decode, "extend": engine.extend(ids[: spec["cached_length"]], spec["appended"])}
 
 
 def peak_rss_mb() -> float:
@@ -221,9 +210,20 @@ def peak_rss_mb() -> float:
 
 
 def worker_main(spec_path: str) -> int:
-    """`peers.py worker SPEC.json`: measure one engine, print the result as one JSON line."""
+    """`peers.py worker SPEC.json`: load one engine, print its greedy tokens, then answer each line of stdin
+    (`round`: one round of timings; `rss`: peak RSS, then exit) with one JSON line."""
     spec = json.loads(Path(spec_path).read_text())
-    print(json.dumps(measure(spec)), flush=True)
+    started = time.perf_counter()
+    engine = open_engine(spec)
+    engine.forget()
+    greedy = engine.generate(spec["ids"][: spec["parity_prompt"]], spec["parity_tokens"])[0]
+    print(json.dumps({"load_s": time.perf_counter() - started, "greedy": greedy}), flush=True)
+    for command in sys.stdin:
+        if command.strip() == "round":
+            print(json.dumps(measure_round(engine, spec)), flush=True)
+        else:
+            print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
+            return 0
     return 0
 
 
@@ -338,25 +338,72 @@ def base_spec(weights: Weights, args: argparse.Namespace, threads: int) -> dict:
     if len(ids) < long + 100:
         raise SystemExit(f"the code prompt has only {len(ids)} tokens; need {long + 100}")
     return {
-        "ids": ids[:long], "threads": threads, "repeats": args.repeats, "timing": True, "context_length": weights.context_length,
+        "ids": ids[:long], "threads": threads, "repeats": args.repeats, "context_length": weights.context_length,
         "prefill_lengths": sorted({short, long}), "decode_prompt": short, "new_tokens": args.new_tokens,
         "cached_length": long - APPENDED_MAX - 15, "appended": appended_runs(ids[long - APPENDED_MAX - 15 :]),
         "parity_prompt": PARITY_PROMPT, "parity_tokens": PARITY_TOKENS,
     }
 
 
-def run_worker(row: Row, python: Path) -> dict:
-    """Run `row` in its own subprocess (project venv, or the peers venv for llama.cpp)."""
-    print(f"  {row.name} ...", file=sys.stderr, flush=True)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec_file:
-        json.dump(row.spec, spec_file)
+class Worker:
+    """One row's engine in its own subprocess (project venv, or the peers venv for llama.cpp), kept for the whole
+    table so that its rounds can be interleaved with the other rows'."""
+
+    def __init__(self, row: Row, python: Path) -> None:
+        self.row = row
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec_file:
+            json.dump(row.spec, spec_file)
+        self._spec_path = spec_file.name
+        self._stderr = tempfile.TemporaryFile("w+")
+        self._process = subprocess.Popen([str(python), __file__, "worker", self._spec_path], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+
+    def answer(self, command: str | None = None) -> dict:
+        """Send `command` (None: only read the next line) and read the worker's JSON reply."""
+        if command is not None:
+            self._process.stdin.write(command + "\n")
+            self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        if not line:
+            self._process.wait()
+            self._stderr.seek(0)
+            raise SystemExit(f"{self.row.name} failed (exit {self._process.returncode}):\n{self._stderr.read()[-3000:]}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._stderr.close()
+        os.unlink(self._spec_path)
+
+
+def measure_rows(rows: list[Row], repeats: int, python: Callable[[Row], Path]) -> None:
+    """Fill each row's result: greedy tokens, `repeats` rounds of timings, peak RSS. Every engine stays loaded and the
+    rounds go round-robin over the rows (after one unrecorded warm-up round each), so a machine whose speed drifts
+    during the run slows every row alike instead of whichever ran last."""
+    workers = []
     try:
-        completed = subprocess.run([str(python), __file__, "worker", spec_file.name], capture_output=True, text=True)
+        for row in rows:
+            print(f"  {row.name} ...", file=sys.stderr, flush=True)
+            workers.append(Worker(row, python(row)))
+            row.result = {**workers[-1].answer(), "prefill": {}, "decode": [], "extend": []}
+        for round_index in range(repeats + 1 if repeats else 0):
+            for worker in workers[round_index % len(workers):] + workers[: round_index % len(workers)]:
+                time.sleep(SETTLE_S)
+                timings = worker.answer("round")
+                if round_index == 0:
+                    continue
+                result = worker.row.result
+                for length, rate in timings["prefill"].items():
+                    result["prefill"].setdefault(length, []).append(rate)
+                result["decode"].append(timings["decode"])
+                result["extend"] += timings["extend"]
+        for worker in workers:
+            worker.row.result.update(worker.answer("rss"))
     finally:
-        os.unlink(spec_file.name)
-    if completed.returncode != 0:
-        raise SystemExit(f"{row.name} failed (exit {completed.returncode}):\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+        for worker in workers:
+            worker.close()
 
 
 def native_bf16() -> bool:
@@ -390,8 +437,10 @@ def python_for(row: Row) -> Path:
 
 def check_parity(weights: Weights, spec: dict) -> list[int]:
     """Our fp32 runtime's greedy tokens, after checking that llama.cpp f32 gives the same (SystemExit otherwise)."""
-    ours = run_worker(Row("parity: our runtime fp32", {**spec, "engine": "ours", "path": str(weights.onnx["none"]), "timing": False}), Path(sys.executable))
-    theirs = run_worker(Row("parity: llama.cpp f32", {**spec, "engine": "llama.cpp", "path": str(weights.gguf["f32"]), "timing": False}), PEERS_PYTHON)
+    rows = [Row("parity: our runtime fp32", {**spec, "engine": "ours", "path": str(weights.onnx["none"])}),
+            Row("parity: llama.cpp f32", {**spec, "engine": "llama.cpp", "path": str(weights.gguf["f32"])})]
+    measure_rows(rows, 0, python_for)
+    ours, theirs = (row.result for row in rows)
     if ours["greedy"] != theirs["greedy"]:
         raise SystemExit(
             f"{weights.name}: llama.cpp f32 and our fp32 runtime disagree on greedy tokens "
@@ -438,8 +487,7 @@ def benchmark_weights(weights: Weights, args: argparse.Namespace, threads: int) 
     spec = base_spec(weights, args, threads)
     greedy = check_parity(weights, spec)
     rows = cpu_rows(weights, spec, not args.no_extra_bufts)
-    for row in rows:
-        row.result = run_worker(row, python_for(row))
+    measure_rows(rows, args.repeats, python_for)
     short, long = spec["prefill_lengths"][0], spec["prefill_lengths"][-1]
     return (
         f"### {weights.name}: {weights.hf_dir}\n\n"
@@ -589,8 +637,7 @@ def cuda_section(weights: Weights, spec: dict) -> str:
         Row("PyTorch CUDA fp16", {**spec, "engine": "torch", "path": str(weights.hf_dir), "options": {"dtype": "float16", "device": "cuda"}}),
         Row(BASELINE.replace("int8", "fp16") + " (CUDA EP)", {**spec, "engine": "ours", "path": str(weights.onnx["fp16"]), "options": {"device": "cuda"}}),
     ]
-    for row in rows:
-        row.result = run_worker(row, Path(sys.executable))
+    measure_rows(rows, spec["repeats"], python_for)
     block = torch.empty(1 << 28, dtype=torch.uint8, device="cuda")
     torch.cuda.synchronize()
     started = time.perf_counter()
@@ -620,7 +667,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--random-llama", metavar="LAYERSxHIDDEN", help="compare on a random Llama of this shape instead (context 1024)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the random ~100M-parameter Llama (12x768)")
     parser.add_argument("--no-typing", action="store_true", help="skip the end-to-end keystroke scenario")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of timings per engine")
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=16, help="maxTokens of the keystroke scenario")
     parser.add_argument("--threads", type=int, help="pin the run (every engine and server) to this many CPUs (default: all)")

@@ -31,17 +31,26 @@ def test_our_runtime_and_pytorch_engines_agree_and_report_every_column(tiny_mode
     pytest.importorskip("torch")
     ids = list(range(40, 100))
     spec = {
-        "ids": ids, "threads": 1, "repeats": 1, "timing": True, "context_length": 128, "prefill_lengths": [16, 32],
+        "ids": ids, "threads": 1, "context_length": 128, "prefill_lengths": [16, 32],
         "decode_prompt": 16, "new_tokens": 4, "cached_length": 30, "appended": peers.appended_runs(ids[30:]),
         "parity_prompt": 24, "parity_tokens": 6,
     }
-    ours = peers.measure({**spec, "engine": "ours", "path": str(tiny_model_dir("llama"))})
-    eager = peers.measure({**spec, "engine": "torch", "path": str(tiny_hf_checkpoint("llama"))})
+    rows = [peers.Row("ours", {**spec, "engine": "ours", "path": str(tiny_model_dir("llama"))}),
+            peers.Row("eager", {**spec, "engine": "torch", "path": str(tiny_hf_checkpoint("llama"))})]
+    peers.measure_rows(rows, 2, peers.python_for)  # each engine in its own worker process, rounds interleaved
+    ours, eager = (row.result for row in rows)
     assert ours["greedy"] == eager["greedy"] and len(ours["greedy"]) == 6
     for result in (ours, eager):
         assert set(result["prefill"]) == {"16", "32"}
-        assert len(result["decode"]) == 1 and len(result["extend"]) == 5
+        assert len(result["prefill"]["32"]) == len(result["decode"]) == 2 and len(result["extend"]) == 2 * 5
         assert all(value > 0 for value in [*result["prefill"]["32"], *result["decode"], *result["extend"], result["peak_rss_mb"]])
+
+
+def test_a_failing_worker_is_reported_with_its_error(tmp_path):
+    spec = {"engine": "ours", "path": str(tmp_path / "missing"), "threads": 1, "ids": [1, 2], "parity_prompt": 2, "parity_tokens": 1}
+    row = peers.Row("broken", spec)
+    with pytest.raises(SystemExit, match="(?s)broken failed .*missing"):
+        peers.measure_rows([row], 1, peers.python_for)
 
 
 def test_cpu_table_puts_the_int8_runtime_at_one():
