@@ -82,9 +82,7 @@ def test_session_options_suit_one_interactive_request():
     assert options.inter_op_num_threads == 1
     assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # workers spin between a run's kernels, and stop when the run ends (no CPU used between requests)
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
-    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_one_thread_options_on_request():
