@@ -39,11 +39,14 @@ class Decoder:
         self._empty = Past((), tuple(self._on_device(array) for array in self.graph.empty_past()))
         self._step: BoundStep | None = None
 
-    def start(self, tokens: Sequence[int], cancelled: Callable[[], bool] = lambda: False) -> tuple[np.ndarray | None, Past, int]:
+    def start(self, tokens: Sequence[int], cancelled: Callable[[], bool] = lambda: False,
+              room: int = 0) -> tuple[np.ndarray | None, Past, int]:
         """Run a prompt from the best cached prefix: (next-token logits, past, number of reused tokens).
 
         Long prompts run in chunks of `prefill_chunk` tokens; when `cancelled()` turns true between chunks the logits
-        are None and the past covers the chunks done (remember it: the next prompt reuses that work).
+        are None and the past covers the chunks done (remember it: the next prompt reuses that work). A shared-cache
+        graph gets buffers for the prompt and `room` more tokens at once, so that generating them never stops to
+        regrow the buffers (a copy of the whole cache: ~20% of a default-model decode of 32 tokens).
         """
         entry, reused = self.cache.match(tokens)
         if entry is None:
@@ -54,7 +57,7 @@ class Decoder:
         else:
             past = entry.truncated(reused, self._sequence_axes)
         if self.graph.shared_cache:
-            past = self._reserve(past, len(tokens))  # once for the whole prompt, not again between its chunks
+            past = self._reserve(past, len(tokens) + room)  # once, not again between chunks or while generating
         for chunk_start in range(reused, len(tokens), self.prefill_chunk):
             if chunk_start > reused and cancelled():
                 return None, past, reused

@@ -179,7 +179,7 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
     if is_cancelled(request.cancel):
         finish = "cancelled"
     elif request.max_new_tokens > 0:
-        logits, past, reused = decoder.start(prompt, cancelled=lambda: is_cancelled(request.cancel))
+        logits, past, reused = decoder.start(prompt, cancelled=lambda: is_cancelled(request.cancel), room=request.max_new_tokens)
         if logits is None:
             finish = "cancelled"
         recent = deque(prompt[-REPETITION_WINDOW:], maxlen=REPETITION_WINDOW)  # what the repetition penalty sees

@@ -260,7 +260,7 @@ def test_shared_cache_buffers_grow_with_the_sequence_and_keep_what_they_hold(tin
     assert len(past.tokens) <= capacity < 2 * len(past.tokens) and capacity > 8
 
 
-def test_a_chunked_prompt_gets_its_cache_buffers_once(tiny_model_dir, monkeypatch):
+def test_a_prompt_and_its_generation_get_their_cache_buffers_once(tiny_model_dir, monkeypatch):
     import model.decoder
 
     loaded = model.load(tiny_model_dir("llama"), device="cpu")
@@ -273,6 +273,12 @@ def test_a_chunked_prompt_gets_its_cache_buffers_once(tiny_model_dir, monkeypatc
     assert len(tokens) > 16
     chunked.start(tokens)
     assert sizes == [1 << (len(tokens) - 1).bit_length()]  # not 8, 16, 32... one copy per doubling between chunks
+    sizes.clear()
+    chunked.cache.clear()
+    new_tokens = (1 << (len(tokens) - 1).bit_length()) - len(tokens) + 1  # one more than the prompt's buffers hold
+    result = generate.run(chunked, loaded.tokenizer, tokens, frozenset(), Request(max_new_tokens=new_tokens))
+    assert len(result.token_ids) == new_tokens
+    assert sizes == [1 << (len(tokens) + new_tokens - 1).bit_length()]  # room for the generation made up front
 
 
 def test_a_cached_prompt_overwritten_in_place_is_never_reused_stale(tiny_model_dir):
