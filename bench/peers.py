@@ -8,13 +8,13 @@
 The same checkpoint is exported with `codegen-train export --quantize none|int8` and converted to GGUF (f32, f16,
 q8_0) with llama.cpp's own convert_hf_to_gguf.py; every engine gets the same token ids and runs in its own
 subprocess (peak RSS is its own), with the same number of threads; the engines stay loaded and take turns, one round
-of every measurement each, so that a machine whose speed drifts (a shared VM) slows every row alike. Before timing, llama.cpp f32 must give the same
-greedy tokens as our fp32 runtime. Columns: prefill tokens/s at 512 and 2,048 tokens (capped at the context
-length), decode tokens/s after a 512-token prompt, first token after appending 1-5 tokens to a cached long prompt
-(llama.cpp's prefix match in its context vs our KV prefix reuse), peak RSS; each cell is median [min-max] over the
-repeats with its ratio to our int8 runtime. Then the keystroke-typing scenario of bench/server_latency.py against
-our server and against llama-cpp-python's OpenAI-compatible server (`/v1/completions`, the same FIM prompt), and a
-CUDA section that runs only where a CUDA device is present.
+of every measurement each, so that a machine whose speed drifts (a shared VM) slows every row alike. Before timing,
+llama.cpp f32 must give the same greedy tokens as our fp32 runtime. Columns: prefill tokens/s at 512 and 2,048
+tokens (capped at the context length), decode tokens/s after a 512-token prompt, first token after appending 1-5
+tokens to a cached long prompt (llama.cpp's prefix match in its context vs our KV prefix reuse), peak RSS; each cell
+is median [min-max] over the repeats with its ratio to our int8 runtime. Then the keystroke-typing scenario of
+bench/server_latency.py against our server and against llama-cpp-python's OpenAI-compatible server
+(`/v1/completions`, the same FIM prompt), and a CUDA section that runs only where a CUDA device is present.
 """
 
 from __future__ import annotations
