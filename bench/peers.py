@@ -388,7 +388,7 @@ def measure_rows(rows: list[Row], repeats: int, python: Callable[[Row], Path]) -
             print(f"  {row.name} ...", file=sys.stderr, flush=True)
             workers.append(Worker(row, python(row)))
             row.result = {**workers[-1].answer(), "prefill": {}, "decode": [], "extend": []}
-        for round_index in range(repeats + 1 if repeats else 0):
+        for round_index in range(repeats + 1 if repeats else 0):  # repeats=0: greedy tokens only, no timing
             for worker in workers[round_index % len(workers):] + workers[: round_index % len(workers)]:
                 time.sleep(SETTLE_S)
                 timings = worker.answer("round")
