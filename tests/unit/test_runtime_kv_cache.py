@@ -2,6 +2,7 @@
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 
 from model.kv_cache import Past, PrefixCache, common_prefix_length, reusable_length
 
@@ -16,6 +17,16 @@ def test_common_prefix_length():
     assert common_prefix_length([1, 2, 3], [1, 2, 4, 5]) == 2
     assert common_prefix_length([], [1]) == 0
     assert common_prefix_length([1, 2], [1, 2, 3]) == 2
+    assert common_prefix_length((1, 2, 3), [1, 2, 3]) == 3  # a tuple against a list
+
+
+@pytest.mark.parametrize("length", [1, 2, 7, 64, 1000])
+def test_common_prefix_length_finds_the_first_difference_anywhere(length):
+    first = tuple(range(length))
+    for differs_at in range(length + 1):
+        second = list(range(differs_at)) + [-1] * (length - differs_at + 3)
+        assert common_prefix_length(first, second) == differs_at
+        assert common_prefix_length(second, first) == differs_at
 
 
 def test_reusable_length_always_leaves_a_token_to_run():
