@@ -12,7 +12,8 @@ Graph interface (model/session.py reads it):
   inputs  input_ids int64 [batch, sequence]; seqlens_k int32 [batch] (cached + new tokens - 1);
           total_sequence_length int32 []; logit_positions int64 [positions] (which of the new tokens get logits:
           the last one while generating, all of them for validation - the LM head is a third of a small model's
-          prefill); past_key_values.{i}.key/value float [batch, kv_heads, context, head_dim]
+          prefill, and the last layer's output projection and MLP run on these rows only);
+          past_key_values.{i}.key/value float [batch, kv_heads, context, head_dim]
   outputs logits float [batch, positions, vocab]; present.{i}.key/value: the same buffers, updated in place when
           bound to the past inputs' memory.
 """
@@ -116,6 +117,11 @@ def build_graph(torch_model: Any, out_path: Path) -> Path:
             [f"l{layer}_attn", f"present.{layer}.key", f"present.{layer}.value"],
             domain="com.microsoft", num_heads=heads, kv_num_heads=kv_heads, do_rotary=1, rotary_interleaved=0,
             scale=float(head_dim ** -0.5))[0]
+        if layer == config.num_hidden_layers - 1:
+            # Past this point only the rows that get logits matter (every row's keys and values are in the cache
+            # already): the last layer's output projection and MLP run on those rows alone, a prompt's last token.
+            attended = b.node("Gather", [attended, "logit_positions"], "last_attention_kept", axis=1)[0]
+            hidden = b.node("Gather", [hidden, "logit_positions"], "last_residual_kept", axis=1)[0]
         projected = b.node("MatMul", [attended, b.weight(f"l{layer}_o", weights[attention + "o_proj.weight"].T)],
                            f"l{layer}_o_out")[0]
         normed, hidden = _norm(b, f"l{layer}_post", hidden, projected, weights[prefix + "post_attention_layernorm.weight"], eps)
@@ -127,8 +133,6 @@ def build_graph(torch_model: Any, out_path: Path) -> Path:
         product = b.node("Mul", [silu, up], f"l{layer}_swiglu")[0]
         pending = b.node("MatMul", [product, b.weight(f"l{layer}_down", weights[mlp + "down_proj.weight"].T)],
                          f"l{layer}_down_out")[0]
-    hidden = b.node("Gather", [hidden, "logit_positions"], "final_residual_kept", axis=1)[0]
-    pending = b.node("Gather", [pending, "logit_positions"], "final_block_kept", axis=1)[0]
     normed, _ = _norm(b, "final", hidden, pending, weights["model.norm.weight"], eps)
     lm_head = weights.get("lm_head.weight", weights["model.embed_tokens.weight"])
     b.node("MatMul", [normed, b.weight("lm_head", lm_head.T)], "logits")

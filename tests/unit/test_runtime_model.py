@@ -303,6 +303,17 @@ def test_fused_graph_computes_logits_only_where_asked(tiny_model_dir):
     np.testing.assert_allclose(last[0], every[-1], atol=1e-4)
 
 
+def test_fused_graph_runs_the_last_layers_projection_and_mlp_on_the_logit_rows_only(tiny_model_dir):
+    import onnx
+
+    graph = onnx.load(str(tiny_model_dir("llama") / "model.onnx")).graph
+    producers = {output: node for node in graph.node for output in node.output}
+    projections = [node for node in graph.node if node.output[0].endswith("_o_out")]
+    *earlier, last = sorted(projections, key=lambda node: int(node.output[0][1:].split("_")[0]))
+    assert producers[last.input[0]].op_type == "Gather" and "logit_positions" in producers[last.input[0]].input
+    assert all(producers[node.input[0]].op_type == "GroupQueryAttention" for node in earlier)
+
+
 def test_one_token_steps_match_a_full_pass_while_alternating_between_two_caches(tiny_model_dir):
     import numpy as np
 
