@@ -338,7 +338,7 @@ def base_spec(weights: Weights, args: argparse.Namespace, threads: int) -> dict:
     if len(ids) < long + 100:
         raise SystemExit(f"the code prompt has only {len(ids)} tokens; need {long + 100}")
     return {
-        "ids": ids[:long], "threads": threads, "repeats": args.repeats, "context_length": weights.context_length,
+        "ids": ids[:long], "threads": threads, "context_length": weights.context_length,
         "prefill_lengths": sorted({short, long}), "decode_prompt": short, "new_tokens": args.new_tokens,
         "cached_length": long - APPENDED_MAX - 15, "appended": appended_runs(ids[long - APPENDED_MAX - 15 :]),
         "parity_prompt": PARITY_PROMPT, "parity_tokens": PARITY_TOKENS,
@@ -629,7 +629,7 @@ def cuda_available() -> str | None:
     return None if torch.cuda.is_available() else "PyTorch sees no CUDA device"
 
 
-def cuda_section(weights: Weights, spec: dict) -> str:
+def cuda_section(weights: Weights, spec: dict, repeats: int) -> str:
     """CUDA execution provider fp16 vs PyTorch CUDA fp16 on the same weights, and the decode bandwidth limit."""
     import torch
 
@@ -637,7 +637,7 @@ def cuda_section(weights: Weights, spec: dict) -> str:
         Row("PyTorch CUDA fp16", {**spec, "engine": "torch", "path": str(weights.hf_dir), "options": {"dtype": "float16", "device": "cuda"}}),
         Row(BASELINE.replace("int8", "fp16") + " (CUDA EP)", {**spec, "engine": "ours", "path": str(weights.onnx["fp16"]), "options": {"device": "cuda"}}),
     ]
-    measure_rows(rows, spec["repeats"], python_for)
+    measure_rows(rows, repeats, python_for)
     block = torch.empty(1 << 28, dtype=torch.uint8, device="cuda")
     torch.cuda.synchronize()
     started = time.perf_counter()
@@ -719,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
         print(typing_table(weights_sets[0], args.max_tokens, threads, not args.no_extra_bufts) + "\n", flush=True)
     if cuda_missing is None:
         for weights in weights_sets:
-            print(cuda_section(weights, {**base_spec(weights, args, threads), "threads": threads}) + "\n", flush=True)
+            print(cuda_section(weights, base_spec(weights, args, threads), args.repeats) + "\n", flush=True)
     else:
         print(f"CUDA section skipped: {cuda_missing}.")
     print(f"load average at the end {os.getloadavg()[0]:.1f} (above {threads} on this {os.cpu_count()}-CPU machine means other work "

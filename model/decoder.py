@@ -13,7 +13,8 @@ from model.session import CUDA, DecoderGraph
 # Prompt tokens per graph run: bounds attention memory and lets a long prompt be cancelled between chunks. Fewer,
 # larger runs prefill faster (default model, 1,016 tokens: ~10% faster in chunks of 512 than of 256).
 PREFILL_CHUNK = 512
-# Smallest key/value buffer of a shared-cache graph, in positions; buffers double when a sequence outgrows them.
+# Smallest key/value buffer of a shared-cache graph, in positions; buffers hold a power of two of positions, sized
+# per request (Decoder.start) and doubled if a run outgrows them.
 MIN_CACHE_POSITIONS = 512
 
 
