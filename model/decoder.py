@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import onnxruntime as ort
 
+from model.cpu_load import IdleCores
 from model.kv_cache import Past, PrefixCache
 from model.session import CUDA, DecoderGraph
 
@@ -18,9 +20,20 @@ PREFILL_CHUNK = 512
 MIN_CACHE_POSITIONS = 512
 
 
+@dataclass(frozen=True)
+class Sessions:
+    """The sessions one request runs on: runs of several tokens, and one-token steps."""
+
+    runs: ort.InferenceSession
+    steps: ort.InferenceSession
+
+
 class Decoder:
     """Feeds the graph by name through IO binding: keys/values stay OrtValues on the session's device (no host copies
     per token on CUDA), only the logits come back to the CPU.
+
+    Each request (start) picks its sessions: with a `spinning_session` (model.session.create_spinning_session) that
+    one while `idle_cores` says no other process wants the cores, else `session` and `step_session`.
 
     With a shared-cache graph (see DecoderGraph) a Past's buffers are written in place: extending a cached entry takes
     it out of the prefix cache, since the tokens after the reused prefix are overwritten. Its one-token steps reuse one
@@ -28,9 +41,15 @@ class Decoder:
     """
 
     def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None, prefill_chunk: int = PREFILL_CHUNK,
-                 step_session: ort.InferenceSession | None = None) -> None:
+                 step_session: ort.InferenceSession | None = None, spinning_session: ort.InferenceSession | None = None,
+                 idle_cores: IdleCores | None = None) -> None:
         self.session = session
-        self.step_session = session if step_session is None else step_session  # runs the one-token steps
+        self._busy = Sessions(session, session if step_session is None else step_session)
+        self._idle = None if spinning_session is None else Sessions(spinning_session, spinning_session)
+        if self._idle is not None and idle_cores is None:
+            idle_cores = IdleCores(spinning_session.get_session_options().intra_op_num_threads)
+        self._idle_cores = idle_cores
+        self.sessions = self._busy  # this request's
         self.prefill_chunk = prefill_chunk
         self.graph = DecoderGraph.of(session)
         self.cache = PrefixCache() if cache is None else cache
@@ -49,6 +68,8 @@ class Decoder:
         graph gets buffers for the prompt and `room` more tokens at once, so that generating them never stops to
         regrow the buffers (a copy of the whole cache: ~20% of a default-model decode of 32 tokens).
         """
+        if self._idle is not None:
+            self.sessions = self._idle if self._idle_cores.idle() else self._busy
         entry, reused = self.cache.match(tokens)
         if entry is None:
             past = self._empty
@@ -84,7 +105,7 @@ class Decoder:
         inputs = self.graph.feed(tokens, len(past.tokens), all_logits)
         feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in inputs.items()}
         feed.update(zip(self._past_names, past.values))
-        session = self.step_session if len(tokens) == 1 and not all_logits else self.session
+        session = self.sessions.steps if len(tokens) == 1 and not all_logits else self.sessions.runs
         binding = session.io_binding()
         for name, value in feed.items():
             binding.bind_ortvalue_input(name, value)
@@ -101,8 +122,8 @@ class Decoder:
 
     def _run_step(self, token: int, past: Past) -> tuple[np.ndarray, Past]:
         """One token after `past` through the binding kept for its buffers (made anew when they change)."""
-        if self._step is None or self._step.values is not past.values:
-            self._step = BoundStep(self.step_session, self.graph, past.values)
+        if self._step is None or self._step.values is not past.values or self._step.session is not self.sessions.steps:
+            self._step = BoundStep(self.sessions.steps, self.graph, past.values)
         logits = self._step.run(token, len(past.tokens))
         return logits, Past(past.tokens + (token,), past.values)
 
@@ -144,11 +165,11 @@ class BoundStep:
             self._binding.bind_ortvalue_input(past.name, value)
             self._binding.bind_ortvalue_output(past.present_name, value)
         self._binding.bind_ortvalue_output("logits", ort.OrtValue.ortvalue_from_numpy(self._logits))
-        self._session = session
+        self.session = session
 
     def run(self, token: int, past_length: int) -> np.ndarray:
         """Logits [1, vocab] of the token after `token`, which runs at position `past_length`."""
         for name, array in self._graph.feed([token], past_length).items():
             self._inputs[name][...] = array
-        self._session.run_with_iobinding(self._binding)
+        self.session.run_with_iobinding(self._binding)
         return self._logits[0].copy()

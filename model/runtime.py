@@ -13,7 +13,7 @@ from model.generate import Cancel, Generation, OnToken, Request, Stop
 from model.healing import TokenHealing
 from model.manifest import MANIFEST_FILE, ONNX_FILE, TOKENIZER_FILE, Manifest, export_hint, read_verified
 from model.prompts import fim_prompt, truncate_context
-from model.session import CUDA, create_session, create_step_session
+from model.session import CUDA, create_session, create_spinning_session, create_step_session
 from model.store import ModelStore, is_store
 
 
@@ -128,7 +128,9 @@ def load(path: Path | str, device: str = "auto") -> Model:
     except Exception as error:  # noqa: BLE001 - tokenizers raises a bare Exception for a malformed file
         raise ModelError(f"cannot read {model_dir / TOKENIZER_FILE}: {error} — {export_hint(model_dir)}") from error
     session = create_session(model_dir / ONNX_FILE, device)
-    decoder = Decoder(session, step_session=create_step_session(model_dir / ONNX_FILE, session))
+    onnx_path = model_dir / ONNX_FILE
+    decoder = Decoder(session, step_session=create_step_session(onnx_path, session),
+                      spinning_session=create_spinning_session(onnx_path, session))
     return Model(model_dir, manifest, decoder, tokenizer)
 
 

@@ -20,8 +20,9 @@ CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 DEVICES = ("auto", "cpu", "cuda")
 _PAST_NAME = re.compile(r"^past_key_values\.(\d+)\.(key|value|key_value)$")
-# Largest model.onnx whose one-token steps run on one thread (create_step_session).
-ONE_THREAD_STEP_MAX_BYTES = 32 << 20
+# Largest model.onnx that gets second sessions for its decode steps and for idle machines (create_step_session,
+# create_spinning_session).
+SMALL_MODEL_MAX_BYTES = 32 << 20
 _ONNX_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
 
 
@@ -54,18 +55,19 @@ def physical_core_count() -> int:
     return max(1, len(cores))
 
 
-def session_options(threads: int | None = None) -> ort.SessionOptions:
+def session_options(threads: int | None = None, spinning: bool = False) -> ort.SessionOptions:
     """Options for one interactive request at a time: `threads` (default: all physical cores) inside ops, sequential
-    graph, no spinning."""
+    graph. Idle threads sleep, unless `spinning`: then they spin between the kernels of a run, and stop at its end."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = physical_core_count() if threads is None else threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Idle threads sleep instead of spinning: the editor and the rest of the machine need the cores between ops.
-    # Spinning only while a run lasts (session.force_spinning_stop) prefills ~15% faster on an idle machine but
-    # 1.8x slower while other work holds the cores (default model, 512 tokens, two busy processes: 80 vs 45 ms).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Sleeping by default: the editor and the rest of the machine need the cores between ops, and spinning threads that
+    # share their cores with other work run slower (see create_spinning_session).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    if spinning:
+        options.add_session_config_entry("session.force_spinning_stop", "1")
     options.log_severity_level = 3
     return options
 
@@ -106,14 +108,41 @@ def create_step_session(
     Larger models are bandwidth-bound, and their weights are not worth holding twice. Runs of a few tokens gain
     nothing from it (2-5 tokens after a cached 996-token prompt: 3.9 vs 3.6 ms), so only single tokens go there.
     """
+    return _small_model_session(onnx_path, session, session_options(threads=1), "one-thread step", factory)
+
+
+def create_spinning_session(
+    onnx_path: Path,
+    session: ort.InferenceSession,
+    factory: Callable[..., ort.InferenceSession] = ort.InferenceSession,
+) -> ort.InferenceSession | None:
+    """A CPU session on every physical core whose threads spin while a run lasts, for whole requests of a small model
+    while no other process wants the cores (model.cpu_load.IdleCores), else None.
+
+    Spinning saves the wake-ups between a small model's short kernels. Default model, 2 cores, idle machine: decode
+    1,495 vs 1,227 tok/s for the one-thread steps, prefill of 1,016 tokens 19.6k vs 17.6k tok/s; beside a process that
+    keeps one core busy a third of the time still 1,502 vs 1,330 tok/s; beside one that keeps a core busy all the time
+    1,238 vs 1,450 tok/s and prefill 25% slower, which is what the idle check keeps it from.
+    """
+    return _small_model_session(onnx_path, session, session_options(spinning=True), "spinning", factory)
+
+
+def _small_model_session(
+    onnx_path: Path,
+    session: ort.InferenceSession,
+    options: ort.SessionOptions,
+    kind: str,
+    factory: Callable[..., ort.InferenceSession],
+) -> ort.InferenceSession | None:
+    """A second CPU session of `onnx_path` with `options` where `session` runs a small model on a multi-core CPU."""
     if session.get_providers()[0] != CPU or physical_core_count() == 1:
         return None
-    if Path(onnx_path).stat().st_size > ONE_THREAD_STEP_MAX_BYTES:
+    if Path(onnx_path).stat().st_size > SMALL_MODEL_MAX_BYTES:
         return None
     try:
-        return factory(str(onnx_path), sess_options=session_options(threads=1), providers=[CPU])
-    except Exception as error:  # noqa: BLE001 - the main session loaded; decoding on it is the fallback
-        log.warning("one-thread step session for %s failed (%s); decoding on the main session", onnx_path, error)
+        return factory(str(onnx_path), sess_options=options, providers=[CPU])
+    except Exception as error:  # noqa: BLE001 - the main session loaded; running on it is the fallback
+        log.warning("%s session for %s failed (%s); running on the main session", kind, onnx_path, error)
         return None
 
 

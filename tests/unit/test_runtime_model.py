@@ -357,6 +357,50 @@ def test_steps_on_a_separate_step_session_give_the_same_tokens(family, tiny_mode
     assert len(step_runs) == len(results[1].token_ids) - 1 > 0  # every token after the prompt's first was a step
 
 
+def test_each_request_runs_on_the_spinning_session_only_while_the_cores_are_idle(tiny_model_dir):
+    import onnxruntime as ort
+
+    from model.session import session_options
+
+    loaded = model.load(tiny_model_dir("llama"), device="cpu")
+    runs = []
+
+    class Counting:
+        """A session of the model, recording which of them each run went to."""
+
+        def __init__(self, name, options):
+            self.name = name
+            self.session = ort.InferenceSession(str(loaded.path / "model.onnx"), sess_options=options,
+                                                providers=["CPUExecutionProvider"])
+
+        def __getattr__(self, name):
+            return getattr(self.session, name)
+
+        def run_with_iobinding(self, binding, *args):
+            runs.append(self.name)
+            return self.session.run_with_iobinding(binding, *args)
+
+    class Answers:
+        def __init__(self, *answers):
+            self.answers = list(answers)
+
+        def idle(self):
+            return self.answers.pop(0)
+
+    decoder = Decoder(Counting("main", session_options()), step_session=Counting("step", session_options(threads=1)),
+                      spinning_session=Counting("spinning", session_options(spinning=True)),
+                      idle_cores=Answers(True, False, True))
+    tokens = loaded.tokenize(PROMPT)
+    plain = generate.run(Decoder(loaded.decoder.session), loaded.tokenizer, tokens, loaded.end_ids, Request(max_new_tokens=8))
+    steps = len(plain.token_ids) - 1
+    assert steps > 0
+    for expected in (["spinning"] * (1 + steps), ["main"] + ["step"] * steps, ["spinning"] * (1 + steps)):
+        runs.clear()
+        decoder.cache.clear()
+        result = generate.run(decoder, loaded.tokenizer, tokens, loaded.end_ids, Request(max_new_tokens=8))
+        assert result.token_ids == plain.token_ids and runs == expected
+
+
 def test_repetition_penalty_changes_a_looping_greedy_generation(fresh):
     plain = fresh.generate_detailed(PROMPT, max_new_tokens=24)
     penalized = fresh.generate_detailed(PROMPT, max_new_tokens=24, repetition_penalty=3.0)

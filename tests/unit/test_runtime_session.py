@@ -8,8 +8,8 @@ import onnxruntime as ort
 import pytest
 
 from model import ModelError
-from model.session import (CPU, CUDA, DecoderGraph, choose_providers, create_session, create_step_session,
-                           physical_core_count, session_options)
+from model.session import (CPU, CUDA, DecoderGraph, choose_providers, create_session, create_spinning_session,
+                           create_step_session, physical_core_count, session_options)
 
 
 @pytest.mark.parametrize(
@@ -89,6 +89,12 @@ def test_one_thread_options_on_request():
     assert session_options(threads=1).intra_op_num_threads == 1
 
 
+def test_spinning_options_spin_only_while_a_run_lasts():
+    options = session_options(spinning=True)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+
+
 @pytest.fixture
 def small_onnx(tmp_path):
     path = tmp_path / "model.onnx"
@@ -98,37 +104,42 @@ def small_onnx(tmp_path):
 
 def record_options(calls):
     def factory(path, sess_options, providers):
-        calls.append((sess_options.intra_op_num_threads, providers))
+        spinning = sess_options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+        calls.append((sess_options.intra_op_num_threads, spinning, providers))
         return FakeSession(providers)
     return factory
 
 
-def test_small_cpu_model_gets_a_one_thread_step_session(small_onnx, monkeypatch):
+@pytest.mark.parametrize("create, threads, spinning", [(create_step_session, 1, False), (create_spinning_session, 4, True)])
+def test_small_cpu_model_gets_a_step_session_and_a_spinning_one(create, threads, spinning, small_onnx, monkeypatch):
     monkeypatch.setattr("model.session.physical_core_count", lambda: 4)
     calls = []
-    step = create_step_session(small_onnx, FakeSession([CPU]), factory=record_options(calls))
-    assert step is not None and calls == [(1, [CPU])]
+    second = create(small_onnx, FakeSession([CPU]), factory=record_options(calls))
+    assert second is not None and calls == [(threads, spinning, [CPU])]
 
 
+@pytest.mark.parametrize("create", [create_step_session, create_spinning_session])
 @pytest.mark.parametrize("case", ["cuda", "one core", "large"])
-def test_no_step_session_on_cuda_one_core_or_a_large_model(case, small_onnx, monkeypatch):
+def test_no_second_session_on_cuda_one_core_or_a_large_model(create, case, small_onnx, monkeypatch):
     monkeypatch.setattr("model.session.physical_core_count", lambda: 1 if case == "one core" else 4)
     if case == "large":
-        monkeypatch.setattr("model.session.ONE_THREAD_STEP_MAX_BYTES", 1023)
+        monkeypatch.setattr("model.session.SMALL_MODEL_MAX_BYTES", 1023)
     calls = []
     main = FakeSession([CUDA, CPU] if case == "cuda" else [CPU])
-    assert create_step_session(small_onnx, main, factory=record_options(calls)) is None and calls == []
+    assert create(small_onnx, main, factory=record_options(calls)) is None and calls == []
 
 
-def test_a_step_session_that_fails_to_load_leaves_decoding_on_the_main_session(small_onnx, monkeypatch, caplog):
+@pytest.mark.parametrize("create, kind", [(create_step_session, "one-thread step"), (create_spinning_session, "spinning")])
+def test_a_second_session_that_fails_to_load_leaves_the_runs_on_the_main_session(create, kind, small_onnx, monkeypatch,
+                                                                                   caplog):
     monkeypatch.setattr("model.session.physical_core_count", lambda: 4)
 
     def failing(path, sess_options, providers):
         raise RuntimeError("out of memory")
 
     with caplog.at_level(logging.WARNING, logger="model.session"):
-        assert create_step_session(small_onnx, FakeSession([CPU]), factory=failing) is None
-    assert "out of memory" in caplog.text
+        assert create(small_onnx, FakeSession([CPU]), factory=failing) is None
+    assert f"{kind} session for" in caplog.text and "out of memory" in caplog.text
 
 
 @dataclass
