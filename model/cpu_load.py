@@ -51,7 +51,7 @@ class IdleCores:
 
     A snapshot, not an average: a process that keeps a core busy is runnable at almost every look, one busy a third of
     the time at a third of them (where spinning threads still win: see create_spinning_session). No answer from the
-    kernel counts as no. ~10 us while only the asking thread runs; this process's threads are counted only otherwise.
+    kernel counts as no. ~17 us while only the asking thread runs; this process's threads are counted only otherwise.
     """
 
     def __init__(self, threads: int, runnable: Callable[[], int | None] = machine_runnable_threads,
