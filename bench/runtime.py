@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import model  # noqa: E402
+from model.cpu_load import allowed_cpus  # noqa: E402
 from bench.common import build_random_llama, code_prompt, exported, summary  # noqa: E402
 
 # Keystrokes appended one request at a time (each adds a few tokens to the previous prompt), as typing does.
@@ -76,7 +77,7 @@ def eager_runner(hf_dir: Path, ids: list[int], new_tokens: int) -> Callable[[Tim
     import torch
     from transformers import AutoModelForCausalLM
 
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    torch.set_num_threads(len(allowed_cpus()))
     reference = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
     input_ids = torch.tensor([ids])
 
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"model: {first.architecture} from {hf_dir}; prompt {len(ids)} tokens, {args.new_tokens} new tokens; "
         f"device {loaded_models[0].device}; onnxruntime {onnxruntime.__version__}; {platform.processor() or platform.machine()}, "
-        f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores\n"
+        f"{len(allowed_cpus())} cores\n"
     )
     print(table(timings, baseline))
     print()

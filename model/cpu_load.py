@@ -41,9 +41,9 @@ def own_runnable_threads(tasks: Path = OWN_TASKS) -> int:
     return count
 
 
-def allowed_cpus() -> int:
-    """How many CPUs this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def allowed_cpus() -> set[int]:
+    """The CPUs this process may run on."""
+    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
 
 
 class IdleCores:
@@ -59,7 +59,7 @@ class IdleCores:
         self.threads = threads
         self._runnable = runnable
         self._own_runnable = own_runnable
-        self._spare = (allowed_cpus() if cpus is None else cpus) - threads
+        self._spare = (len(allowed_cpus()) if cpus is None else cpus) - threads
 
     def idle(self) -> bool:
         running = self._runnable()

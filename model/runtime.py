@@ -127,8 +127,8 @@ def load(path: Path | str, device: str = "auto") -> Model:
         tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
     except Exception as error:  # noqa: BLE001 - tokenizers raises a bare Exception for a malformed file
         raise ModelError(f"cannot read {model_dir / TOKENIZER_FILE}: {error} — {export_hint(model_dir)}") from error
-    session = create_session(model_dir / ONNX_FILE, device)
     onnx_path = model_dir / ONNX_FILE
+    session = create_session(onnx_path, device)
     decoder = Decoder(session, step_session=create_step_session(onnx_path, session),
                       spinning_session=create_spinning_session(onnx_path, session))
     return Model(model_dir, manifest, decoder, tokenizer)

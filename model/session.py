@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 import onnxruntime as ort
 
+from model.cpu_load import allowed_cpus
 from model.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,8 @@ def choose_providers(available: Sequence[str], device: str) -> list[str]:
 
 def physical_core_count() -> int:
     """Physical cores this process may run on (hyper-threads counted once); falls back to the logical count."""
-    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
     cores = set()
-    for cpu in cpus:
+    for cpu in allowed_cpus():
         topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
         try:
             cores.add(((topology / "physical_package_id").read_text().strip(), (topology / "core_id").read_text().strip()))
