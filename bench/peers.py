@@ -56,18 +56,22 @@ BASELINE = "our runtime int8"
 
 
 class OurRuntime:
-    """model.load + the runtime's own decoding loop (model.generate.run), fed token ids."""
+    """model.load + the runtime's own decoding loop (model.generate.run), fed token ids; `lookup=False` turns its
+    prompt lookup (model/lookup.py) off: one model run per generated token."""
 
-    def __init__(self, path: str, threads: int, device: str = "cpu") -> None:
+    def __init__(self, path: str, threads: int, device: str = "cpu", lookup: bool = True) -> None:
         import model
         from model.generate import Request, run
+        from model.lookup import LOOKUP_TOKENS
 
         self._request, self._run = Request, run
+        self._lookup_tokens = LOOKUP_TOKENS if lookup else 0
         self.model = model.load(path, device=device)
 
     def generate(self, tokens: list[int], new_tokens: int) -> tuple[list[int], float, float]:
         """Greedy, exactly `new_tokens` tokens (no end token): (ids, first token s, total s)."""
-        generation = self._run(self.model.decoder, self.model.tokenizer, tokens, frozenset(), self._request(max_new_tokens=new_tokens))
+        request = self._request(max_new_tokens=new_tokens, lookup_tokens=self._lookup_tokens)
+        generation = self._run(self.model.decoder, self.model.tokenizer, tokens, frozenset(), request)
         return generation.token_ids, generation.first_token_s, generation.total_s
 
     def forget(self) -> None:
@@ -425,6 +429,7 @@ def cpu_rows(weights: Weights, spec: dict, extra_buffer_types: bool = True) -> l
     rows += [
         row("our runtime fp32", "ours", weights.onnx["none"]),
         row(BASELINE, "ours", weights.onnx["int8"]),
+        row(BASELINE + ", no prompt lookup", "ours", weights.onnx["int8"], lookup=False),
         row("llama.cpp f16", "llama.cpp", weights.gguf["f16"]),
         row("llama.cpp q8_0", "llama.cpp", weights.gguf["q8_0"], extra_buffer_types=extra_buffer_types),
     ]

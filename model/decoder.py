@@ -18,6 +18,10 @@ from model.session import CUDA, DecoderGraph
 # product that causal masking throws away (default model int8, 1,016 tokens: 65.8 -> 56.9 ms in chunks of 256
 # instead of 512, 512 tokens 29.6 -> 25.0 ms; 110M Llama, 1,016 tokens: 700 -> 626 ms; 128 loses to per-run costs).
 PREFILL_CHUNK = 256
+# Longest run of a shared-cache graph that goes through a kept binding (BoundRun) on the step session: a decoding step,
+# a token and its prompt-lookup guesses (model/lookup.py), a few typed characters after a cached prompt. Binding a
+# run's ~30 inputs and outputs anew costs ~0.4 ms, as much as a default-model step.
+SHORT_RUN_TOKENS = 8
 # Smallest key/value buffer of a shared-cache graph, in positions; buffers hold a power of two of positions, sized
 # per request (Decoder.start) and doubled if a run outgrows them.
 MIN_CACHE_POSITIONS = 512
@@ -40,7 +44,7 @@ class Decoder:
 
     With a shared-cache graph (see DecoderGraph) a Past's buffers are written in place: extending a cached entry takes
     it out of the prefix cache, since the tokens after the reused prefix are overwritten. Its one-token steps reuse one
-    binding per set of buffers (see BoundStep).
+    binding per set of buffers (see BoundRun).
     """
 
     def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None, prefill_chunk: int = PREFILL_CHUNK,
@@ -60,7 +64,7 @@ class Decoder:
         self._device = "cuda" if session.get_providers()[0] == CUDA else "cpu"
         self._sequence_axes = [past.sequence_axis for past in self.graph.past]
         self._empty = Past((), tuple(self._on_device(array) for array in self.graph.empty_past()))
-        self._step: BoundStep | None = None
+        self._bound: BoundRun | None = None
 
     def start(self, tokens: Sequence[int], cancelled: Callable[[], bool] = lambda: False,
               room: int = 0) -> tuple[np.ndarray | None, Past, int]:
@@ -94,6 +98,23 @@ class Decoder:
         logits, past = self.run(tokens, past)
         return logits[-1], past
 
+    def verify(self, tokens: Sequence[int], past: Past) -> tuple[np.ndarray, Past]:
+        """Run `tokens` after `past` in one graph run: (logits [token, vocab] after each of them, the extended past).
+        A token and the guesses that follow it (model.lookup): rewind the past to the ones the model agreed with."""
+        if len(tokens) == 1:
+            logits, past = self.forward(tokens, past)
+            return logits[None], past
+        return self.run(tokens, past, all_logits=True)
+
+    def rewind(self, past: Past, length: int) -> Past:
+        """`past` cut back to its first `length` tokens: in place for a shared-cache graph (later runs overwrite the
+        rest of its buffers), else a copy."""
+        if length == len(past.tokens):
+            return past
+        if self.graph.shared_cache:
+            return Past(past.tokens[:length], past.values)
+        return past.truncated(length, self._sequence_axes)
+
     def all_logits(self, tokens: Sequence[int]) -> np.ndarray:
         """Logits [token, vocab] at every position of `tokens`, run in one pass from an empty cache (nothing cached)."""
         return self.run(tokens, self._empty, all_logits=True)[0]
@@ -103,8 +124,8 @@ class Decoder:
         at least of the last -, the extended past)."""
         if self.graph.shared_cache:
             past = self._reserve(past, len(past.tokens) + len(tokens))
-            if len(tokens) == 1 and not all_logits and self.graph.vocab_size is not None:
-                return self._run_step(tokens[0], past)
+            if len(tokens) <= SHORT_RUN_TOKENS and self.graph.vocab_size is not None:
+                return self._run_bound(tokens, past, all_logits)
         inputs = self.graph.feed(tokens, len(past.tokens), all_logits)
         feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in inputs.items()}
         feed.update(zip(self._past_names, past.values))
@@ -123,12 +144,13 @@ class Decoder:
         values = past.values if self.graph.shared_cache else tuple(outputs[1:])
         return outputs[0].numpy()[0], Past(past.tokens + tuple(tokens), values)
 
-    def _run_step(self, token: int, past: Past) -> tuple[np.ndarray, Past]:
-        """One token after `past` through the binding kept for its buffers (made anew when they change)."""
-        if self._step is None or self._step.values is not past.values or self._step.session is not self.sessions.steps:
-            self._step = BoundStep(self.sessions.steps, self.graph, past.values)
-        logits = self._step.run(token, len(past.tokens))
-        return logits, Past(past.tokens + (token,), past.values)
+    def _run_bound(self, tokens: Sequence[int], past: Past, all_logits: bool) -> tuple[np.ndarray, Past]:
+        """A short run after `past` on the step session, through the binding kept for its buffers (made anew when
+        they or the session change)."""
+        if self._bound is None or self._bound.values is not past.values or self._bound.session is not self.sessions.steps:
+            self._bound = BoundRun(self.sessions.steps, self.graph, past.values)
+        logits = self._bound.run(tokens, len(past.tokens), all_logits)
+        return logits, Past(past.tokens + tuple(tokens), past.values)
 
     def remember(self, past: Past) -> None:
         """Offer `past` for reuse by later prompts."""
@@ -151,28 +173,37 @@ class Decoder:
         return ort.OrtValue.ortvalue_from_numpy(array, self._device)
 
 
-class BoundStep:
-    """A one-token run of a shared-cache graph with every input and output bound once: the cache buffers, the logits,
-    and host arrays for the small inputs whose contents each step overwrites. Saves the per-token binding work, which
-    is a sizeable share of a small model's decoding time."""
+class BoundRun:
+    """Short runs of a shared-cache graph with the cache buffers bound once as inputs and outputs, and per run length
+    host arrays for the small inputs and the logits, bound when the length changes and overwritten by each run. Saves
+    the binding work, a sizeable share of a small model's decoding time."""
 
     def __init__(self, session: ort.InferenceSession, graph: DecoderGraph, values: tuple[ort.OrtValue, ...]) -> None:
+        self.session = session
         self.values = values
         self._graph = graph
-        self._inputs = graph.feed([0], 0)  # bound below; run() overwrites their contents
-        self._logits = np.empty((1, 1, graph.vocab_size), dtype=np.float32)
         self._binding = session.io_binding()
-        for name, array in self._inputs.items():
-            self._binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
         for past, value in zip(graph.past, values):
             self._binding.bind_ortvalue_input(past.name, value)
             self._binding.bind_ortvalue_output(past.present_name, value)
-        self._binding.bind_ortvalue_output("logits", ort.OrtValue.ortvalue_from_numpy(self._logits))
-        self.session = session
+        self._arrays: dict[tuple[int, bool], tuple[dict[str, np.ndarray], np.ndarray]] = {}
+        self._bound_shape: tuple[int, bool] | None = None
 
-    def run(self, token: int, past_length: int) -> np.ndarray:
-        """Logits [1, vocab] of the token after `token`, which runs at position `past_length`."""
-        for name, array in self._graph.feed([token], past_length).items():
-            self._inputs[name][...] = array
+    def run(self, tokens: Sequence[int], past_length: int, all_logits: bool) -> np.ndarray:
+        """Logits [token, vocab] of `tokens` run at positions from `past_length` (of the last one unless `all_logits`)."""
+        feed = self._graph.feed(tokens, past_length, all_logits)
+        shape = (len(tokens), all_logits)
+        if shape not in self._arrays:
+            positions = len(feed["logit_positions"]) if "logit_positions" in feed else len(tokens)
+            self._arrays[shape] = (feed, np.empty((1, positions, self._graph.vocab_size), dtype=np.float32))
+        inputs, logits = self._arrays[shape]
+        if shape != self._bound_shape:
+            for name, array in inputs.items():
+                self._binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
+            self._binding.bind_ortvalue_output("logits", ort.OrtValue.ortvalue_from_numpy(logits))
+            self._bound_shape = shape
+        for name, array in feed.items():
+            if inputs[name] is not array:
+                inputs[name][...] = array
         self.session.run_with_iobinding(self._binding)
-        return self._logits[0].copy()
+        return logits[0].copy()

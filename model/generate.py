@@ -13,6 +13,8 @@ from tokenizers import Tokenizer
 
 from model.decoder import Decoder
 from model.healing import TokenHealing
+from model.kv_cache import common_prefix_length
+from model.lookup import LOOKUP_TOKENS, Lookahead
 
 # Tokens (prompt and output) that the repetition penalty looks back over, as llama.cpp's repeat_last_n.
 REPETITION_WINDOW = 64
@@ -33,6 +35,8 @@ class Generation:
     first_token_s: float | None
     total_s: float
     finish_reason: str  # "eos" | "stop" | "length" | "cancelled"
+    guessed_tokens: int = 0  # fed to the model as prompt-lookup guesses (model/lookup.py)
+    accepted_tokens: int = 0  # of those, the ones the model chose too: each saved a model run
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Request:
     seed: int | None = None
     heal: bool = False  # token healing (model/healing.py): re-choose the prompt's last token
     repetition_penalty: float = 1.0  # > 1 discourages the tokens of the last REPETITION_WINDOW (see penalize_repeats)
+    lookup_tokens: int = LOOKUP_TOKENS  # most prompt-lookup guesses per model run (model/lookup.py); 0: one token a run
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 0:
@@ -58,6 +63,8 @@ class Request:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.repetition_penalty <= 0:
             raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+        if self.lookup_tokens < 0:
+            raise ValueError(f"lookup_tokens must be >= 0, got {self.lookup_tokens}")
 
 
 def choose_token(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
@@ -162,6 +169,10 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
 
     With `request.heal` (and `healing`), the prompt's last token is taken off and the first tokens must write its text
     again; the text returned (and streamed, and seen by stops) starts after it, the token ids include it.
+
+    A shared-cache graph's runs feed the chosen token and up to `request.lookup_tokens` guesses of the tokens after it
+    (model/lookup.py); while the next choices agree with the guesses their logits come from that run, so the tokens
+    are those of one run per token, in fewer runs.
     """
     started = time.perf_counter()
     forced = ""
@@ -176,6 +187,7 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
     first_token_s = None
     reused = 0
     finish = "length"
+    lookahead = Lookahead(prompt, request.max_new_tokens, request.lookup_tokens if decoder.graph.shared_cache else 0)
     if is_cancelled(request.cancel):
         finish = "cancelled"
     elif request.max_new_tokens > 0:
@@ -207,7 +219,15 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
             if is_cancelled(request.cancel):
                 finish = "cancelled"
                 break
-            logits, past = decoder.forward([token], past)
-        decoder.remember(past)
+            logits = lookahead.add(token)
+            if logits is None:
+                past = decoder.rewind(past, len(prompt) + len(token_ids) - 1)  # drop the guesses after a different choice
+                guesses = lookahead.guess(request.max_new_tokens - len(token_ids) - 1)
+                rows, past = decoder.verify([token, *guesses], past)
+                logits = rows[0]
+                lookahead.fed(guesses, rows[1:])
+        fed = past.tokens[len(prompt):]  # the output, then guesses not taken (past is shorter after a cancelled prompt)
+        decoder.remember(decoder.rewind(past, len(past.tokens) - len(fed) + common_prefix_length(fed, token_ids)))
     output.stream_until(len(output.text))
-    return Generation(output.text, token_ids, len(prompt), reused, first_token_s, time.perf_counter() - started, finish)
+    return Generation(output.text, token_ids, len(prompt), reused, first_token_s, time.perf_counter() - started, finish,
+                      lookahead.guessed, lookahead.accepted)
