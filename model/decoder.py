@@ -18,9 +18,9 @@ from model.session import CUDA, DecoderGraph
 # product that causal masking throws away (default model int8, 1,016 tokens: 65.8 -> 56.9 ms in chunks of 256
 # instead of 512, 512 tokens 29.6 -> 25.0 ms; 110M Llama, 1,016 tokens: 700 -> 626 ms; 128 loses to per-run costs).
 PREFILL_CHUNK = 256
-# Longest run of a shared-cache graph that goes through a kept binding (BoundRun) on the step session: a decoding step,
-# a token and its prompt-lookup guesses (model/lookup.py), a few typed characters after a cached prompt. Binding a
-# run's ~30 inputs and outputs anew costs ~0.4 ms, as much as a default-model step.
+# Longest run of a shared-cache graph that counts as short: a decoding step, a token and its prompt-lookup guesses
+# (model/lookup.py), a few typed characters after a cached prompt. Short runs go to the step session, and keep their
+# small input and logits arrays per length (see BoundRun).
 SHORT_RUN_TOKENS = 8
 # Smallest key/value buffer of a shared-cache graph, in positions; buffers hold a power of two of positions, sized
 # per request (Decoder.start) and doubled if a run outgrows them.
@@ -64,7 +64,10 @@ class Decoder:
         self._device = "cuda" if session.get_providers()[0] == CUDA else "cpu"
         self._sequence_axes = [past.sequence_axis for past in self.graph.past]
         self._empty = Past((), tuple(self._on_device(array) for array in self.graph.empty_past()))
-        self._bound: BoundRun | None = None
+        # Bindings of the last buffers used (binding a run's ~30 inputs and outputs anew costs ~0.4 ms, as much as a
+        # default-model step): one for short runs on the step session, one for longer runs (prompt chunks).
+        self._bound_short: BoundRun | None = None
+        self._bound_long: BoundRun | None = None
 
     def start(self, tokens: Sequence[int], cancelled: Callable[[], bool] = lambda: False,
               room: int = 0) -> tuple[np.ndarray | None, Past, int]:
@@ -124,7 +127,7 @@ class Decoder:
         at least of the last -, the extended past)."""
         if self.graph.shared_cache:
             past = self._reserve(past, len(past.tokens) + len(tokens))
-            if len(tokens) <= SHORT_RUN_TOKENS and self.graph.vocab_size is not None:
+            if self.graph.vocab_size is not None:
                 return self._run_bound(tokens, past, all_logits)
         inputs = self.graph.feed(tokens, len(past.tokens), all_logits)
         feed = {name: ort.OrtValue.ortvalue_from_numpy(array) for name, array in inputs.items()}
@@ -145,11 +148,18 @@ class Decoder:
         return outputs[0].numpy()[0], Past(past.tokens + tuple(tokens), values)
 
     def _run_bound(self, tokens: Sequence[int], past: Past, all_logits: bool) -> tuple[np.ndarray, Past]:
-        """A short run after `past` on the step session, through the binding kept for its buffers (made anew when
-        they or the session change)."""
-        if self._bound is None or self._bound.values is not past.values or self._bound.session is not self.sessions.steps:
-            self._bound = BoundRun(self.sessions.steps, self.graph, past.values)
-        logits = self._bound.run(tokens, len(past.tokens), all_logits)
+        """A run after `past` through the binding kept for its buffers (made anew when they or the session change):
+        short runs on the step session, longer ones on the session for runs."""
+        short = len(tokens) <= SHORT_RUN_TOKENS
+        session = self.sessions.steps if short else self.sessions.runs
+        bound = self._bound_short if short else self._bound_long
+        if bound is None or bound.values is not past.values or bound.session is not session:
+            bound = BoundRun(session, self.graph, past.values)
+            if short:
+                self._bound_short = bound
+            else:
+                self._bound_long = bound
+        logits = bound.run(tokens, len(past.tokens), all_logits)
         return logits, Past(past.tokens + tuple(tokens), past.values)
 
     def remember(self, past: Past) -> None:
@@ -174,9 +184,9 @@ class Decoder:
 
 
 class BoundRun:
-    """Short runs of a shared-cache graph with the cache buffers bound once as inputs and outputs, and per run length
-    host arrays for the small inputs and the logits, bound when the length changes and overwritten by each run. Saves
-    the binding work, a sizeable share of a small model's decoding time."""
+    """Runs of a shared-cache graph with the cache buffers bound once as inputs and outputs. A short run's small
+    inputs and logits are host arrays kept per run length, bound when the length changes and overwritten by each run;
+    a longer run binds new ones. Saves the binding work, a sizeable share of a small model's decoding time."""
 
     def __init__(self, session: ort.InferenceSession, graph: DecoderGraph, values: tuple[ort.OrtValue, ...]) -> None:
         self.session = session
@@ -193,17 +203,22 @@ class BoundRun:
         """Logits [token, vocab] of `tokens` run at positions from `past_length` (of the last one unless `all_logits`)."""
         feed = self._graph.feed(tokens, past_length, all_logits)
         shape = (len(tokens), all_logits)
-        if shape not in self._arrays:
+        if shape in self._arrays:
+            inputs, logits = self._arrays[shape]
+        else:
             positions = len(feed["logit_positions"]) if "logit_positions" in feed else len(tokens)
-            self._arrays[shape] = (feed, np.empty((1, positions, self._graph.vocab_size), dtype=np.float32))
-        inputs, logits = self._arrays[shape]
+            inputs, logits = feed, np.empty((1, positions, self._graph.vocab_size), dtype=np.float32)
+            if len(tokens) <= SHORT_RUN_TOKENS:
+                self._arrays[shape] = inputs, logits
+            else:
+                self._bound_shape = None  # bound below, never kept
         if shape != self._bound_shape:
             for name, array in inputs.items():
                 self._binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
             self._binding.bind_ortvalue_output("logits", ort.OrtValue.ortvalue_from_numpy(logits))
-            self._bound_shape = shape
+            self._bound_shape = shape if shape in self._arrays else None
         for name, array in feed.items():
             if inputs[name] is not array:
                 inputs[name][...] = array
         self.session.run_with_iobinding(self._binding)
-        return logits[0].copy()
+        return logits[0].copy() if shape in self._arrays else logits[0]  # kept arrays: the next run overwrites them
