@@ -172,7 +172,7 @@ def run(decoder: Decoder, tokenizer: Tokenizer, prompt: Sequence[int], end_ids: 
 
     A shared-cache graph's runs feed the chosen token and up to `request.lookup_tokens` guesses of the tokens after it
     (model/lookup.py); while the next choices agree with the guesses their logits come from that run, so the tokens
-    are those of one run per token, in fewer runs.
+    are those of one run per token (up to int8 rounding, see there), in fewer runs.
     """
     started = time.perf_counter()
     forced = ""
