@@ -43,8 +43,8 @@ class Decoder:
     one while `idle_cores` says no other process wants the cores, else `session` and `step_session`.
 
     With a shared-cache graph (see DecoderGraph) a Past's buffers are written in place: extending a cached entry takes
-    it out of the prefix cache, since the tokens after the reused prefix are overwritten. Its short runs (decoding steps,
-    a token and its prompt-lookup guesses) reuse one binding per set of buffers (see BoundRun).
+    it out of the prefix cache, since the tokens after the reused prefix are overwritten. Its runs reuse a binding per
+    set of buffers (see BoundRun): one for short runs (steps, a token and its prompt-lookup guesses), one for longer.
     """
 
     def __init__(self, session: ort.InferenceSession, cache: PrefixCache | None = None, prefill_chunk: int = PREFILL_CHUNK,
