@@ -54,10 +54,30 @@ def physical_core_count() -> int:
     return max(1, len(cores))
 
 
+_shared_cpu_arena = False
+
+
+def share_cpu_arena() -> None:
+    """Register one CPU memory arena with onnxruntime's environment (once per process) for sessions to share.
+
+    A small model's sessions (main, one-thread step, spinning) would each grow their own arena to the largest run's
+    scratch memory; sharing one, what a run frees serves the next run on any session (default model, 3 sessions,
+    prefill and decode on each: peak RSS 124 -> 118 MB).
+    """
+    global _shared_cpu_arena
+    if not _shared_cpu_arena:
+        memory = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+        ort.create_and_register_allocator(memory, ort.OrtArenaCfg(0, -1, -1, -1))  # onnxruntime's defaults
+        _shared_cpu_arena = True
+
+
 def session_options(threads: int | None = None, spinning: bool = False) -> ort.SessionOptions:
     """Options for one interactive request at a time: `threads` (default: all physical cores) inside ops, sequential
-    graph. Idle threads sleep, unless `spinning`: then they spin between the kernels of a run, and stop at its end."""
+    graph, CPU memory from the process's shared arena (share_cpu_arena). Idle threads sleep, unless `spinning`: then
+    they spin between the kernels of a run, and stop at its end."""
+    share_cpu_arena()
     options = ort.SessionOptions()
+    options.add_session_config_entry("session.use_env_allocators", "1")
     options.intra_op_num_threads = physical_core_count() if threads is None else threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

@@ -9,7 +9,7 @@ import pytest
 
 from model import ModelError
 from model.session import (CPU, CUDA, DecoderGraph, choose_providers, create_session, create_spinning_session,
-                           create_step_session, physical_core_count, session_options)
+                           create_step_session, physical_core_count, session_options, share_cpu_arena)
 
 
 @pytest.mark.parametrize(
@@ -83,6 +83,7 @@ def test_session_options_suit_one_interactive_request():
     assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
     assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.use_env_allocators") == "1"
 
 
 def test_one_thread_options_on_request():
@@ -194,3 +195,30 @@ def test_graph_without_cache_inputs_is_rejected():
     inputs = [Node("input_ids", ["batch_size", "sequence_length"], "tensor(int64)")]
     with pytest.raises(ModelError, match="not a text-generation-with-past graph"):
         DecoderGraph.of(FakeGraphSession(inputs, ["logits"]))
+
+
+def test_the_shared_cpu_arena_is_registered_once_per_process(monkeypatch):
+    calls = []
+    monkeypatch.setattr("model.session._shared_cpu_arena", False)
+    monkeypatch.setattr(ort, "create_and_register_allocator", lambda memory, arena: calls.append(memory.name))
+    session_options()
+    session_options(threads=1)
+    share_cpu_arena()
+    assert calls == ["Cpu"]
+
+
+def test_sessions_on_the_shared_cpu_arena_compute_alike(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper, save_model
+
+    weight = numpy_helper.from_array(np.arange(12, dtype=np.float32).reshape(3, 4), "weight")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "weight"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [weight])
+    path = tmp_path / "matmul.onnx"
+    save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    first, second = (ort.InferenceSession(str(path), sess_options=session_options(threads), providers=[CPU])
+                     for threads in (1, 2))
+    x = np.ones((2, 3), dtype=np.float32)
+    expected = x @ np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert np.array_equal(first.run(None, {"x": x})[0], expected)
+    assert np.array_equal(second.run(None, {"x": x})[0], expected)
