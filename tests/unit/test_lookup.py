@@ -98,7 +98,7 @@ def guessing_from(reference, vocab_size, wrong_every=3):
         return add(self, token)
 
     def oracle_guess(self, room):
-        assert guess(self, room) is not None  # the real lookup still runs
+        guess(self, room)  # the real lookup runs too, pauses included
         done = len(produced)
         return [token if (done + i) % wrong_every else (token + 1) % vocab_size
                 for i, token in enumerate(reference[done:done + min(self._limit, room)])]
