@@ -29,7 +29,7 @@ MIN_CACHE_POSITIONS = 512
 
 @dataclass(frozen=True)
 class Sessions:
-    """The sessions one request runs on: runs of several tokens, and one-token steps."""
+    """The sessions one request runs on: prompt chunks, and short runs (steps, a token and its guesses)."""
 
     runs: ort.InferenceSession
     steps: ort.InferenceSession
@@ -64,10 +64,9 @@ class Decoder:
         self._device = "cuda" if session.get_providers()[0] == CUDA else "cpu"
         self._sequence_axes = [past.sequence_axis for past in self.graph.past]
         self._empty = Past((), tuple(self._on_device(array) for array in self.graph.empty_past()))
-        # Bindings of the last buffers used (binding a run's ~30 inputs and outputs anew costs ~0.4 ms, as much as a
-        # default-model step): one for short runs on the step session, one for longer runs (prompt chunks).
-        self._bound_short: BoundRun | None = None
-        self._bound_long: BoundRun | None = None
+        # Bindings of the last buffers used, by whether the run is short (binding a run's ~30 inputs and outputs anew
+        # costs ~0.4 ms, as much as a default-model step): short runs on the step session, longer ones (prompt chunks).
+        self._bound: dict[bool, BoundRun] = {}
 
     def start(self, tokens: Sequence[int], cancelled: Callable[[], bool] = lambda: False,
               room: int = 0) -> tuple[np.ndarray | None, Past, int]:
@@ -104,10 +103,7 @@ class Decoder:
     def verify(self, tokens: Sequence[int], past: Past) -> tuple[np.ndarray, Past]:
         """Run `tokens` after `past` in one graph run: (logits [token, vocab] after each of them, the extended past).
         A token and the guesses that follow it (model.lookup): rewind the past to the ones the model agreed with."""
-        if len(tokens) == 1:
-            logits, past = self.forward(tokens, past)
-            return logits[None], past
-        return self.run(tokens, past, all_logits=True)
+        return self.run(tokens, past, all_logits=len(tokens) > 1)
 
     def rewind(self, past: Past, length: int) -> Past:
         """`past` cut back to its first `length` tokens: in place for a shared-cache graph (later runs overwrite the
@@ -152,13 +148,9 @@ class Decoder:
         short runs on the step session, longer ones on the session for runs."""
         short = len(tokens) <= SHORT_RUN_TOKENS
         session = self.sessions.steps if short else self.sessions.runs
-        bound = self._bound_short if short else self._bound_long
+        bound = self._bound.get(short)
         if bound is None or bound.values is not past.values or bound.session is not session:
-            bound = BoundRun(session, self.graph, past.values)
-            if short:
-                self._bound_short = bound
-            else:
-                self._bound_long = bound
+            bound = self._bound[short] = BoundRun(session, self.graph, past.values)
         logits = bound.run(tokens, len(past.tokens), all_logits)
         return logits, Past(past.tokens + tuple(tokens), past.values)
 
@@ -210,8 +202,6 @@ class BoundRun:
             inputs, logits = feed, np.empty((1, positions, self._graph.vocab_size), dtype=np.float32)
             if len(tokens) <= SHORT_RUN_TOKENS:
                 self._arrays[shape] = inputs, logits
-            else:
-                self._bound_shape = None  # bound below, never kept
         if shape != self._bound_shape:
             for name, array in inputs.items():
                 self._binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
