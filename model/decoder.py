@@ -82,11 +82,10 @@ class Decoder:
         entry, reused = self.cache.match(tokens)
         if entry is None:
             past = self._empty
-        elif self.graph.shared_cache:
-            self.cache.remove(entry)
-            past = Past(entry.tokens[:reused], entry.values)
         else:
-            past = entry.truncated(reused, self._sequence_axes)
+            if self.graph.shared_cache:
+                self.cache.remove(entry)  # its buffers are extended in place
+            past = self.rewind(entry, reused)
         if self.graph.shared_cache:
             past = self._reserve(past, len(tokens) + room)  # once, not again between chunks or while generating
         for chunk_start in range(reused, len(tokens), self.prefill_chunk):
