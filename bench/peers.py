@@ -1,7 +1,7 @@
 """Side by side with the peers: our ONNX runtime vs llama.cpp vs PyTorch eager on the same weights, in one run.
 
     bash bench/setup_peers.sh                 # once: llama-cpp-python (+ its server) built from source, the GGUF converter
-    python bench/peers.py                     # the default model (model/default/hf) and a random ~100M-parameter Llama
+    python bench/peers.py                     # the default model (bench/stdlib-4m/hf) and a random ~100M-parameter Llama
     python bench/peers.py --hf-dir DIR        # any Llama checkpoint instead of the default model
     python bench/peers.py --random-llama 6x192 --no-scaling --repeats 2   # quick run on a small random Llama
 
@@ -668,7 +668,7 @@ def cuda_section(weights: Weights, spec: dict, repeats: int) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hf-dir", type=Path, help="checkpoint to compare on (default: model/default/hf)")
+    parser.add_argument("--hf-dir", type=Path, help="checkpoint to compare on (default: bench/stdlib-4m/hf)")
     parser.add_argument("--random-llama", metavar="LAYERSxHIDDEN", help="compare on a random Llama of this shape instead (context 1024)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the random ~100M-parameter Llama (12x768)")
     parser.add_argument("--no-typing", action="store_true", help="skip the end-to-end keystroke scenario")
@@ -687,7 +687,7 @@ def checkpoints(args: argparse.Namespace) -> list[tuple[str, Path]]:
         layers, hidden = (int(part) for part in args.random_llama.lower().split("x"))
         chosen = [(f"random Llama {layers}x{hidden}", build_random_llama(args.work_dir, layers, hidden, 16384, context_length=1024))]
     else:
-        hf_dir = args.hf_dir or ROOT / "model" / "default" / "hf"
+        hf_dir = args.hf_dir or ROOT / "bench" / "stdlib-4m" / "hf"
         if not (hf_dir / "config.json").is_file():
             raise SystemExit(f"no checkpoint at {hf_dir} — train the default model first, or pass --hf-dir / --random-llama 6x192")
         chosen = [("default model" if args.hf_dir is None else hf_dir.parent.name, hf_dir)]

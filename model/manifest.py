@@ -19,7 +19,8 @@ TOKENIZER_FILE = "tokenizer.json"
 FORMAT_VERSION = 1
 FIM_FORMATS = ("starcoder", "codellama", "deepseek", "qwen")
 FIM_ORDERS = ("psm", "spm")  # prefix-suffix-middle; suffix-prefix-middle (StarCoder's variant: the prefix after the middle token)
-QUANTIZATIONS = ("none", "int8", "fp16")
+# gguf: a GGUF file's own quantized blocks, computed on as they are (MatMulNBits / GatherBlockQuantized)
+QUANTIZATIONS = ("none", "int8", "fp16", "gguf")
 REQUIRED_FILES = (ONNX_FILE, TOKENIZER_FILE)
 
 
@@ -62,6 +63,7 @@ class Manifest:
     quantization: str = "none"
     files: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    provenance: dict[str, str] = field(default_factory=dict)  # sha256 of the source file; package and version if pinned
     tools: dict[str, str] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION

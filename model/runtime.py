@@ -14,7 +14,7 @@ from model.healing import TokenHealing
 from model.manifest import MANIFEST_FILE, ONNX_FILE, TOKENIZER_FILE, Manifest, export_hint, read_verified
 from model.prompts import fim_prompt, truncate_context
 from model.session import CUDA, create_session, create_spinning_session, create_step_session
-from model.store import ModelStore, is_store
+from model.store import ModelStore, default_model_dir, is_store
 
 
 class Model:
@@ -120,6 +120,9 @@ def resolve(path: Path | str) -> Path:
 def load(path: Path | str, device: str = "auto") -> Model:
     """Load a model directory (or a store's current version), verifying its files; ModelError names the fix."""
     model_dir = resolve(path)
+    if model_dir == default_model_dir() and not (model_dir / MANIFEST_FILE).is_file():
+        raise ModelError(f"the default model is not built yet ({model_dir}) — run `codegen-lsp setup` (it downloads "
+                         "and converts it once)")
     if not model_dir.is_dir():
         raise ModelError(f"model not found at {model_dir} — {export_hint(model_dir)}")
     manifest = read_verified(model_dir)
@@ -135,9 +138,9 @@ def load(path: Path | str, device: str = "auto") -> Model:
 
 
 def default_model_path() -> Path:
-    """The store's current version when one is published, else the shipped default model (model/default)."""
+    """The store's current version when one is published, else the default model that `codegen-lsp setup` built."""
     try:
         current = ModelStore().current_path()
     except ModelError:
         current = None
-    return current if current is not None else Path(__file__).parent / "default"
+    return current if current is not None else default_model_dir()

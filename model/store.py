@@ -28,6 +28,13 @@ def default_store_root() -> Path:
     return Path(data_home) / "codegen-lsp" / "models"
 
 
+def default_model_dir() -> Path:
+    """Where `codegen-lsp setup` builds the default model: $CODEGEN_LSP_CACHE, else $XDG_CACHE_HOME (default
+    ~/.cache)/codegen-lsp, + /default-model."""
+    cache = os.environ.get("CODEGEN_LSP_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "codegen-lsp"
+    return Path(cache) / "default-model"
+
+
 def is_store(path: Path | str) -> bool:
     """Whether `path` looks like a model store (rather than a model directory)."""
     return (Path(path) / VERSIONS_DIR).is_dir() or (Path(path) / POINTER_FILE).is_file()

@@ -11,6 +11,7 @@ place, so a failure or crash never leaves a partial model. See ARCHITECTURE.md f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.metadata
 import os
@@ -19,13 +20,14 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from model.manifest import ONNX_FILE, TOKENIZER_FILE, FimTokens, Manifest
 from training import fused_graph
 from training.errors import TrainingError
+from training.gguf_import import GgufModel, as_float, read_gguf
 
-QUANTIZE_CHOICES = ("auto", "none", "int8", "fp16")
+QUANTIZE_CHOICES = ("auto", "none", "int8", "fp16", "gguf")
 TASK = "text-generation-with-past"
 CUSTOM_ONNX_FAMILIES = ("starcoder2",)  # optimum-onnx 0.1.0 has no ONNX config for these
 
@@ -33,7 +35,9 @@ CUSTOM_ONNX_FAMILIES = ("starcoder2",)  # optimum-onnx 0.1.0 has no ONNX config 
 # PyTorch model on the same prompts (so one number serves tiny random models and trained ones alike).
 # Measured on the tiny random test models of every family: none <= 3e-6, fp16 <= 6e-3, int8 <= 0.21 (random
 # weights are int8's worst case); a wrong graph is off by about 1.
-RELATIVE_TOLERANCE = {"none": 1e-4, "int8": 0.3, "fp16": 1e-2}
+# gguf keeps a GGUF's weights exactly (the reference is the same file dequantized) and rounds activations to int8 per
+# block of 32, as int8 rounds them per tensor: int8's tolerance.
+RELATIVE_TOLERANCE = {"none": 1e-4, "int8": 0.3, "fp16": 1e-2, "gguf": 0.3}
 GREEDY_TOKENS = 16
 VALIDATION_PROMPTS = (
     "def fibonacci(n):\n",
@@ -120,13 +124,18 @@ def stop_tokens(eos_tokens: Sequence[str], fim: FimTokens | None, vocab: Mapping
     return list(dict.fromkeys(token for token in candidates if token and token in vocab))
 
 
-def resolve_quantization(requested: str, providers: Sequence[str]) -> str:
-    """`auto` -> fp16 where onnxruntime has the CUDA provider, else int8; other choices pass through."""
+def resolve_quantization(requested: str, providers: Sequence[str], gguf: bool = False) -> str:
+    """`auto` -> fp16 where onnxruntime has the CUDA provider, else int8 (a GGUF source: its own blocks, gguf);
+    `gguf` only for a GGUF source; other choices pass through."""
     if requested not in QUANTIZE_CHOICES:
         raise ExportError(f"unknown quantization {requested!r}; choose one of {', '.join(QUANTIZE_CHOICES)}")
+    if requested == "gguf" and not gguf:
+        raise ExportError("--quantize gguf keeps a GGUF file's quantized blocks: the source must be a .gguf file")
     if requested != "auto":
         return requested
-    return "fp16" if "CUDAExecutionProvider" in providers else "int8"
+    if "CUDAExecutionProvider" in providers:
+        return "fp16"
+    return "gguf" if gguf else "int8"
 
 
 def as_id_list(value: int | Sequence[int] | None) -> list[int]:
@@ -179,14 +188,32 @@ class Checkpoint:
         return (self.config.architectures or [f"{self.family}ForCausalLM"])[0]
 
 
+def check_source(source: Path) -> None:
+    """ExportError unless `source` exists (a hub id names no local path: no hub is reached)."""
+    if source.exists():
+        return
+    if len(source.parts) == 2 and not str(source).startswith((".", "/", "~")):
+        raise ExportError(f"{source} does not exist here; no model hub is reached — pass a local checkpoint "
+                          "directory (save_pretrained) or a .gguf file")
+    raise ExportError(f"{source} does not exist — pass a local checkpoint directory or a .gguf file")
+
+
+def is_gguf(source: Path) -> bool:
+    """Whether `source` is a GGUF file (by its magic bytes)."""
+    if not source.is_file():
+        return False
+    with open(source, "rb") as stream:
+        return stream.read(4) == b"GGUF"
+
+
 def open_checkpoint(hf_dir: Path) -> Checkpoint:
     """Load the config and fast tokenizer of `hf_dir`; ExportError naming the problem when it is not usable."""
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
 
     if not (hf_dir / "config.json").is_file():
         raise ExportError(
-            f"{hf_dir} is not a Hugging Face checkpoint directory (no config.json) — "
-            "pass a directory written by `save_pretrained`"
+            f"{hf_dir} is not a Hugging Face checkpoint directory (no config.json) nor a GGUF file — "
+            "pass a directory written by `save_pretrained` or a .gguf file"
         )
     try:
         config = AutoConfig.from_pretrained(hf_dir, local_files_only=True)
@@ -281,7 +308,7 @@ def export_onnx(torch_model: Any, out_dir: Path) -> Path:
     """The fp32 decoder graph of `torch_model` in `out_dir`: fused where supported, else optimum's
     text-generation-with-past export; returns the model.onnx path."""
     if fused_graph.supports(torch_model.config):
-        return fused_graph.build_graph(torch_model, out_dir / ONNX_FILE)
+        return fused_graph.build_graph(torch_model.config, fused_graph.torch_weights(torch_model), out_dir / ONNX_FILE)
 
     import optimum.exporters.onnx.model_configs  # noqa: F401  (fills the exporter registry)
     import torch
@@ -307,7 +334,7 @@ def custom_onnx_config(config: Any) -> Any:
 
 def quantize_onnx(source: Path, target: Path, quantization: str) -> None:
     """Write `source` (an fp32 ONNX model) to `target` at `quantization`."""
-    if quantization == "none":
+    if quantization in ("none", "gguf"):  # gguf: the graph holds the blocks already
         shutil.copyfile(source, target)
     elif quantization == "int8":
         import onnx
@@ -463,6 +490,11 @@ def export_model(
     hf_dir, out_dir = Path(hf_dir), Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise ExportError(f"{out_dir} already exists — choose another --out or pass --force to replace it")
+    check_source(hf_dir)
+    if is_gguf(hf_dir):
+        if keep_hf:
+            raise ExportError("--keep-hf needs a Hugging Face checkpoint directory; a GGUF is kept as the source file")
+        return export_gguf(hf_dir, out_dir, quantize, overwrite)
     checkpoint = open_checkpoint(hf_dir)
     quantization = resolve_quantization(quantize, onnxruntime.get_available_providers())
     manifest = build_manifest(checkpoint, quantization)
@@ -470,13 +502,7 @@ def export_model(
         torch_model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32, local_files_only=True).eval()
     except (OSError, ValueError) as error:
         raise ExportError(f"cannot load the weights in {hf_dir}: {first_line(error)}") from error
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
-    except OSError as error:
-        raise ExportError(f"cannot write beside {out_dir}: {error} — choose a writable --out") from error
-    staging.chmod(0o755)  # mkdtemp makes it private; a model directory is readable like any other
-    try:
+    with staging_beside(out_dir) as staging:
         fp32_path = export_onnx(torch_model, staging / "onnx")
         quantize_onnx(fp32_path, staging / ONNX_FILE, quantization)
         shutil.rmtree(staging / "onnx")
@@ -487,10 +513,72 @@ def export_model(
         if keep_hf:
             copy_checkpoint(hf_dir, staging / "hf")
         publish(staging, out_dir, overwrite)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
+
+
+def convert_gguf(gguf: GgufModel, target: Path, quantization: str, pin: Mapping[str, str] | None = None) -> Manifest:
+    """Write `gguf`'s model.onnx, tokenizer.json and manifest into the directory `target` (torch-free; not validated:
+    `export_gguf` validates this same conversion, and the default model's build is tested equal to it)."""
+    weights = gguf.weights if quantization == "gguf" else {name: as_float(w) for name, w in gguf.weights.items()}
+    fp32_path = fused_graph.build_graph(gguf.config, weights, target / "onnx" / ONNX_FILE)
+    quantize_onnx(fp32_path, target / ONNX_FILE, quantization)
+    shutil.rmtree(target / "onnx")
+    (target / TOKENIZER_FILE).write_text(gguf.tokenizer_json, encoding="utf-8")
+    vocab = {token: index for index, token in enumerate(gguf.tokens)}
+    manifest = Manifest(
+        family=gguf.config.model_type,
+        architecture=gguf.config.architectures[0],
+        context_length=gguf.config.max_position_embeddings,
+        eos_token_ids=[vocab[token] for token in gguf.end_tokens],
+        stop_tokens=list(gguf.end_tokens),
+        quantization=quantization,
+        source=str(gguf.path.resolve()),
+        provenance={"sha256": gguf.sha256, **(pin or {})},
+    )
+    manifest.record_files(target).write(target)
+    return manifest
+
+
+def export_gguf(gguf_path: Path, out_dir: Path, quantize: str = "auto", overwrite: bool = False,
+                pin: Mapping[str, str] | None = None) -> Manifest:
+    """Export a GGUF file through the torch-free conversion, validated against transformers' loading of the same
+    file (dequantized to float32) before anything is written."""
+    import onnxruntime
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+
+    gguf = read_gguf(gguf_path)
+    quantization = resolve_quantization(quantize, onnxruntime.get_available_providers(), gguf=True)
+    try:
+        torch_model = AutoModelForCausalLM.from_pretrained(
+            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32, local_files_only=True).eval()
+    except (OSError, ValueError, KeyError) as error:
+        raise ExportError(f"transformers cannot load {gguf_path} for validation: {first_line(error)}") from error
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(gguf.tokenizer_json))
+    with staging_beside(out_dir) as staging:
+        manifest = convert_gguf(gguf, staging, quantization, pin)
+        manifest.tools = tool_versions()
+        manifest.validation = validate(torch_model, staging, manifest, tokenizer)
+        manifest.write(staging)
+        publish(staging, out_dir, overwrite)
+    return manifest
+
+
+@contextlib.contextmanager
+def staging_beside(out_dir: Path) -> Iterator[Path]:
+    """A fresh directory beside `out_dir` to assemble a model in; removed afterwards unless renamed into place."""
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.export-", dir=out_dir.parent))
+    except OSError as error:
+        raise ExportError(f"cannot write beside {out_dir}: {error} — choose a writable --out") from error
+    staging.chmod(0o755)  # mkdtemp makes it private; a model directory is readable like any other
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 # --- command line ------------------------------------------------------------------------------------------
@@ -498,13 +586,15 @@ def export_model(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `codegen-train export`."""
-    parser.add_argument("hf_dir", type=Path, metavar="HF_DIR", help="Hugging Face checkpoint directory")
+    parser.add_argument("hf_dir", type=Path, metavar="SOURCE",
+                        help="Hugging Face checkpoint directory, or a GGUF file (llama architecture)")
     parser.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR", help="model directory to write")
     parser.add_argument(
         "--quantize",
         choices=QUANTIZE_CHOICES,
         default="auto",
-        help="int8 (CPU), fp16 (CUDA) or none; auto = fp16 with a CUDA onnxruntime, else int8",
+        help="int8 (CPU), fp16 (CUDA), none, or gguf (a GGUF's own 4/8-bit blocks, CPU); auto = fp16 with a CUDA "
+             "onnxruntime, else gguf for a GGUF and int8 for a checkpoint (default: %(default)s)",
     )
     parser.add_argument("--keep-hf", action="store_true", help="also copy the checkpoint to MODEL_DIR/hf")
     parser.add_argument("--force", action="store_true", help="replace MODEL_DIR if it exists")

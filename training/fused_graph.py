@@ -5,8 +5,9 @@ optimum's export traces PyTorch op by op: ~800 small kernels per token for a 6-l
 model's decode step is mostly kernel overhead. This graph has, per layer, one packed QKV `MatMul`, one
 `GroupQueryAttention` (rotary positions, causal mask and the cache update inside one kernel, keys/values written in
 place into a buffer of the full context), one output `MatMul`, two `SkipSimplifiedLayerNormalization` and a SwiGLU
-MLP: ~15 kernels per layer. Weights come from the loaded PyTorch model; the graph is validated against it like any
-other export.
+MLP: ~15 kernels per layer. Weights come as float arrays (a PyTorch model's) or as a GGUF file's quantized blocks,
+which become `MatMulNBits` / `GatherBlockQuantized` nodes computing with the very same weights; the graph is
+validated against PyTorch like any other export.
 
 Graph interface (model/session.py reads it):
   inputs  input_ids int64 [batch, sequence]; seqlens_k int32 [batch] (cached + new tokens - 1);
@@ -21,12 +22,15 @@ Graph interface (model/session.py reads it):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
+from training.gguf_import import BLOCK, BlockWeights, as_float, concat_rows
+
 FUSED_ARCHITECTURES = ("LlamaForCausalLM", "Qwen2ForCausalLM", "MistralForCausalLM")
 OPSET = 17
+INT8_COMPUTE = 4  # MatMulNBits accuracy_level: activations rounded to int8 per block (the fast CPU kernels)
 
 
 def supports(config: Any) -> bool:
@@ -43,26 +47,43 @@ def supports(config: Any) -> bool:
 
 
 def rotary_tables(config: Any, positions: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos/sin caches [positions, head_dim / 2] as transformers computes them for `config`'s rope type."""
-    import torch
-    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
-
+    """cos/sin caches [positions, head_dim / 2] as transformers computes them for `config`'s rope type (the default
+    type in numpy, so that a GGUF converts without torch)."""
     rope_type = (getattr(config, "rope_scaling", None) or {}).get("rope_type", "default")
-    inv_freq, scaling = ROPE_INIT_FUNCTIONS[rope_type](config, torch.device("cpu"))
-    angles = np.outer(np.arange(positions, dtype=np.float32), inv_freq.float().numpy())
+    if rope_type == "default":
+        dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        inv_freq = 1.0 / (np.float32(config.rope_theta) ** (np.arange(0, dim, 2, dtype=np.float32) / np.float32(dim)))
+        scaling = 1.0
+    else:
+        import torch
+        from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+        inv, scaling = ROPE_INIT_FUNCTIONS[rope_type](config, torch.device("cpu"))
+        inv_freq = inv.float().numpy()
+    angles = np.outer(np.arange(positions, dtype=np.float32), inv_freq.astype(np.float32))
     return (np.cos(angles) * scaling).astype(np.float32), (np.sin(angles) * scaling).astype(np.float32)
+
+
+def torch_weights(torch_model: Any) -> dict[str, np.ndarray]:
+    """A PyTorch model's parameters as float32 arrays, by their Hugging Face names."""
+    return {name: tensor.detach().float().numpy() for name, tensor in torch_model.state_dict().items()}
 
 
 class _Builder:
     def __init__(self) -> None:
         self.nodes: list = []
         self.initializers: list = []
+        self._block_sum_matrices: dict[int, str] = {}  # columns -> [columns, blocks] of ones where a column is in a block
+        self._sums: dict[str, str] = {}  # input -> its block sums
 
-    def weight(self, name: str, array: np.ndarray) -> str:
+    def constant(self, name: str, array: np.ndarray) -> str:
         from onnx import numpy_helper
 
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name))
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
+
+    def weight(self, name: str, array: np.ndarray) -> str:
+        return self.constant(name, np.asarray(array, dtype=np.float32))
 
     def node(self, op: str, inputs: list[str], outputs: list[str] | str, domain: str = "", **attributes) -> list[str]:
         from onnx import helper
@@ -71,14 +92,52 @@ class _Builder:
         self.nodes.append(helper.make_node(op, inputs, outputs, name=outputs[0] + "_node", domain=domain, **attributes))
         return outputs
 
+    def linear(self, name: str, x: str, weight: np.ndarray | BlockWeights, out: str | None = None) -> str:
+        """`x` times the transpose of `weight` [out, in]: a float MatMul, or MatMulNBits on blocks (its activations
+        rounded to int8 per block of 32 columns), plus each block's offset times the block's sum of `x` (Q4_1)."""
+        out = out or f"{name}_out"
+        if isinstance(weight, np.ndarray):
+            return self.node("MatMul", [x, self.weight(name, weight.T)], out)[0]
+        rows, columns = weight.shape
+        product = self.node(
+            "MatMulNBits", [x, self.constant(name, weight.codes), self.weight(f"{name}_scales", weight.scales.reshape(-1))],
+            out if weight.offsets is None else f"{name}_blocks_out", domain="com.microsoft",
+            K=columns, N=rows, bits=weight.bits, block_size=BLOCK, accuracy_level=INT8_COMPUTE)[0]
+        if weight.offsets is None:
+            return product
+        shift = self.node("MatMul", [self._block_sums(x, columns), self.weight(f"{name}_offsets", weight.offsets.T)],
+                          f"{name}_offset_out")[0]
+        return self.node("Add", [product, shift], out)[0]
 
-def build_graph(torch_model: Any, out_path: Path) -> Path:
-    """Write the fused fp32 decoder graph of `torch_model` (a supported Llama-style model) to `out_path`."""
+    def _block_sums(self, x: str, columns: int) -> str:
+        """`x` summed over each block of BLOCK columns (computed once per input)."""
+        if x not in self._sums:
+            if columns not in self._block_sum_matrices:
+                matrix = np.zeros((columns, columns // BLOCK), dtype=np.float32)
+                matrix[np.arange(columns), np.arange(columns) // BLOCK] = 1.0
+                self._block_sum_matrices[columns] = self.weight(f"block_sums_{columns}", matrix)
+            self._sums[x] = self.node("MatMul", [x, self._block_sum_matrices[columns]], f"{x}_block_sums")[0]
+        return self._sums[x]
+
+    def embedding(self, weight: np.ndarray | BlockWeights, ids: str) -> str:
+        """Rows of the embedding matrix: Gather, or GatherBlockQuantized on 8-bit symmetric blocks."""
+        if isinstance(weight, BlockWeights) and weight.bits == 8 and weight.offsets is None:
+            rows, columns = weight.shape
+            return self.node(
+                "GatherBlockQuantized",
+                [self.constant("embed_tokens", weight.codes.reshape(rows, columns)), ids,
+                 self.weight("embed_tokens_scales", weight.scales),
+                 self.constant("embed_tokens_zero", np.full(weight.scales.shape, weight.zero, dtype=np.uint8))],
+                "embeddings", domain="com.microsoft", gather_axis=0, quantize_axis=1, block_size=BLOCK, bits=8)[0]
+        return self.node("Gather", [self.weight("embed_tokens", as_float(weight)), ids], "embeddings")[0]
+
+
+def build_graph(config: Any, weights: Mapping[str, np.ndarray | BlockWeights], out_path: Path) -> Path:
+    """Write the fused decoder graph of a supported Llama-style model to `out_path`, from its `config` and its
+    `weights` by Hugging Face name: float arrays, or blocks (training/gguf_import.py) kept as they are."""
     import onnx
     from onnx import TensorProto, helper
 
-    config = torch_model.config
-    weights = {name: tensor.detach().float().numpy() for name, tensor in torch_model.state_dict().items()}
     heads, kv_heads = config.num_attention_heads, getattr(config, "num_key_value_heads", None) or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
     context, eps = config.max_position_embeddings, float(config.rms_norm_eps)
@@ -86,8 +145,7 @@ def build_graph(torch_model: Any, out_path: Path) -> Path:
     cos, sin = rotary_tables(config, context)
     b.weight("cos_cache", cos)
     b.weight("sin_cache", sin)
-    b.weight("embed_tokens", weights["model.embed_tokens.weight"])
-    hidden = b.node("Gather", ["embed_tokens", "input_ids"], "embeddings")[0]
+    hidden = b.embedding(weights["model.embed_tokens.weight"], "input_ids")
 
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
@@ -101,8 +159,8 @@ def build_graph(torch_model: Any, out_path: Path) -> Path:
         prefix = f"model.layers.{layer}."
         normed, hidden = _norm(b, f"l{layer}_in", hidden, pending, weights[prefix + "input_layernorm.weight"], eps)
         attention = prefix + "self_attn."
-        qkv_weight = np.concatenate([weights[attention + p + ".weight"] for p in ("q_proj", "k_proj", "v_proj")]).T
-        qkv = b.node("MatMul", [normed, b.weight(f"l{layer}_qkv", qkv_weight)], f"l{layer}_qkv_out")[0]
+        qkv_weight = concat_rows([weights[attention + p + ".weight"] for p in ("q_proj", "k_proj", "v_proj")])
+        qkv = b.linear(f"l{layer}_qkv", normed, qkv_weight)
         if attention + "q_proj.bias" in weights:
             bias = np.concatenate([weights[attention + p + ".bias"] for p in ("q_proj", "k_proj", "v_proj")])
             qkv = b.node("Add", [qkv, b.weight(f"l{layer}_qkv_bias", bias)], f"l{layer}_qkv_biased")[0]
@@ -122,20 +180,18 @@ def build_graph(torch_model: Any, out_path: Path) -> Path:
             # already): the last layer's output projection and MLP run on those rows alone, a prompt's last token.
             attended = b.node("Gather", [attended, "logit_positions"], "last_attention_kept", axis=1)[0]
             hidden = b.node("Gather", [hidden, "logit_positions"], "last_residual_kept", axis=1)[0]
-        projected = b.node("MatMul", [attended, b.weight(f"l{layer}_o", weights[attention + "o_proj.weight"].T)],
-                           f"l{layer}_o_out")[0]
+        projected = b.linear(f"l{layer}_o", attended, weights[attention + "o_proj.weight"])
         normed, hidden = _norm(b, f"l{layer}_post", hidden, projected, weights[prefix + "post_attention_layernorm.weight"], eps)
         mlp = prefix + "mlp."
-        gate = b.node("MatMul", [normed, b.weight(f"l{layer}_gate", weights[mlp + "gate_proj.weight"].T)], f"l{layer}_gate_out")[0]
-        up = b.node("MatMul", [normed, b.weight(f"l{layer}_up", weights[mlp + "up_proj.weight"].T)], f"l{layer}_up_out")[0]
+        gate = b.linear(f"l{layer}_gate", normed, weights[mlp + "gate_proj.weight"])
+        up = b.linear(f"l{layer}_up", normed, weights[mlp + "up_proj.weight"])
         sigmoid = b.node("Sigmoid", [gate], f"l{layer}_sigmoid")[0]
         silu = b.node("Mul", [gate, sigmoid], f"l{layer}_silu")[0]
         product = b.node("Mul", [silu, up], f"l{layer}_swiglu")[0]
-        pending = b.node("MatMul", [product, b.weight(f"l{layer}_down", weights[mlp + "down_proj.weight"].T)],
-                         f"l{layer}_down_out")[0]
+        pending = b.linear(f"l{layer}_down", product, weights[mlp + "down_proj.weight"])
     normed, _ = _norm(b, "final", hidden, pending, weights["model.norm.weight"], eps)
     lm_head = weights.get("lm_head.weight", weights["model.embed_tokens.weight"])
-    b.node("MatMul", [normed, b.weight("lm_head", lm_head.T)], "logits")
+    b.linear("lm_head", normed, lm_head, out="logits")
 
     graph = helper.make_graph(b.nodes, "fused_decoder", inputs, outputs, b.initializers)
     onnx_model = helper.make_model(
