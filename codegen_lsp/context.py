@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
+
+from model.prompts import SUFFIX_SHARE, keep_head, truncate_context
 
 CountTokens = Callable[[str], int]
 Family = Literal["indent", "brace", "other"]
@@ -24,10 +25,10 @@ _BLOCK_OPENER = {"indent": ":", "brace": "{", "other": "{"}
 _CLOSERS_ONLY = re.compile(r"[\s)\]};,]*")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
-# The prefix is cut at a multiple of this many lines so that typing does not move the prompt's start
-# (the runtime reuses the KV cache of the longest common prompt prefix).
-PREFIX_CUT_GRANULARITY = 32
-SUFFIX_SHARE = 0.25
+# Text after the cursor that post-processing reads when the prompt holds none (a model without FIM tokens).
+FOLLOWING_TOKENS = 64
+# The rest of a line where a model without FIM tokens may still complete: closing brackets, quotes, a colon, spaces.
+_LINE_END_ONLY = re.compile(r"[\s)\]}'\"`:;,]*")
 SNIPPET_LINES = 16
 QUERY_LINES = 30
 
@@ -110,41 +111,10 @@ def detect_indent_unit(text: str) -> str:
     return " " * (max(steps, key=steps.get) if steps else 4)
 
 
-def cut_prefix(prefix: str, budget: int, count_tokens: CountTokens) -> str:
-    """The end of ``prefix`` that fits ``budget`` tokens, starting at a whole line (nearest text kept).
-
-    The start line is rounded up to a multiple of PREFIX_CUT_GRANULARITY, so that it stays put while the
-    user types and the model can reuse its cached prompt prefix.
-    """
-    lines = prefix.splitlines(keepends=True)
-    if not lines:
-        return prefix
-    used = count_tokens(lines[-1])
-    start = len(lines) - 1
-    while start > 0:
-        cost = count_tokens(lines[start - 1])
-        if used + cost > budget:
-            break
-        used += cost
-        start -= 1
-    if start == 0:
-        return prefix
-    start = min(math.ceil(start / PREFIX_CUT_GRANULARITY) * PREFIX_CUT_GRANULARITY, len(lines) - 1)
-    return "".join(lines[start:])
-
-
-def cut_suffix(suffix: str, budget: int, count_tokens: CountTokens) -> str:
-    """The start of ``suffix`` that fits ``budget`` tokens, ending at a whole line (the cursor's line always kept)."""
-    lines = suffix.splitlines(keepends=True)
-    kept: list[str] = []
-    used = 0
-    for line in lines:
-        cost = count_tokens(line)
-        if kept and used + cost > budget:
-            break
-        kept.append(line)
-        used += cost
-    return "".join(kept)
+def completes_line_end(line_after_cursor: str) -> bool:
+    """Whether only closers, quotes, a colon or whitespace follow the cursor on its line: where a prefix-only prompt
+    can complete (what Copilot does without fill-in-the-middle)."""
+    return bool(_LINE_END_ONLY.fullmatch(line_after_cursor))
 
 
 def identifiers(text: str) -> frozenset[str]:
@@ -207,7 +177,7 @@ class CompletionContext:
     """What the model sees and how its answer is shaped."""
 
     prefix: str  # neighbour snippets + the document's text before the cursor, cut to budget
-    suffix: str  # the document's text after the cursor, cut to budget
+    suffix: str  # the document's text after the cursor, cut to budget (without FIM: only for post-processing)
     multiline: bool
     base_indent: int  # indentation (columns) of the line that opens the block; a multi-line answer ends below it
     indent_unit: str  # the document's indentation unit ("\t" or spaces)
@@ -223,8 +193,10 @@ def build_context(
     count_tokens: CountTokens,
     allow_multiline: bool = True,
     neighbours: Sequence[Neighbour] = (),
+    suffix_in_prompt: bool = True,
 ) -> CompletionContext:
-    """The prompt context for a completion at character ``offset`` of ``text``."""
+    """The prompt context for a completion at character ``offset`` of ``text``; without ``suffix_in_prompt`` (a model
+    without FIM tokens) the prefix has the whole budget and the suffix is only read by post-processing."""
     before, after = text[:offset], text[offset:]
     line_start = before.rfind("\n") + 1
     line_before = before[line_start:]
@@ -232,9 +204,10 @@ def build_context(
     previous_lines = before[:line_start].splitlines()[-QUERY_LINES:]
     opener = block_opener_line(language_id, line_before, line_after, previous_lines) if allow_multiline else None
 
-    suffix = cut_suffix(after, int(budget * SUFFIX_SHARE), count_tokens)
+    prefix, suffix = truncate_context(before, after, budget, count_tokens, SUFFIX_SHARE if suffix_in_prompt else 0.0)
     prefix_budget = budget - count_tokens(suffix)
-    prefix = cut_prefix(before, prefix_budget, count_tokens)
+    if not suffix_in_prompt:
+        suffix = keep_head(after, FOLLOWING_TOKENS, count_tokens)
     if prefix == before and neighbours:
         # Lines above the cursor's line choose the snippets, so that typing on one line keeps the prompt stable.
         snippets = best_snippets("".join(previous_lines), neighbours, prefix_budget - count_tokens(prefix), count_tokens)

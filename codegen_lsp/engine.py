@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from .context import CompletionContext, Neighbour, build_context
+from .context import CompletionContext, Neighbour, build_context, completes_line_end
 from .postprocess import finalize, should_stop
 from .settings import Settings
 
@@ -48,6 +48,7 @@ def prepare(model: Any, request: CompletionRequest, settings: Settings) -> tuple
         model.count_tokens,
         allow_multiline=settings.multiline,
         neighbours=request.neighbours,
+        suffix_in_prompt=model.manifest.fim is not None,
     )
     return model.fim_prompt(context.prefix, context.suffix, path=request.path), context
 
@@ -63,6 +64,8 @@ def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelle
     The time budget ends generation too, but the text produced so far is still used; a cancelled request gets
     no suggestion.
     """
+    if model.manifest.fim is None and not completes_line_end(request.text[request.offset:].split("\n", 1)[0]):
+        return Suggestion(None, finish_reason="mid-line")  # a prefix-only prompt cannot see the rest of the line
     prompt, context = prepare(model, request, settings)
     if not settings.debug.prefix_reuse:
         model.decoder.cache.clear()  # benchmark baseline: the runtime computes the whole prompt again

@@ -26,6 +26,7 @@ class FakeManifest:
     context_length: int = 2048
     stop_tokens: tuple[str, ...] = ("<EOT>",)
     quantization: str = "none"
+    fim: str | None = "scripted"  # its prompts carry the suffix (mid-line suggestions allowed)
 
 
 @dataclass(frozen=True)

@@ -52,12 +52,26 @@ def _cut_repetition(text: str) -> str:
     return text
 
 
+def cut_at_following_line(text: str, suffix: str) -> str:
+    """Cut a multi-line answer before the first of its lines that is the document's next non-blank line after the
+    cursor's (the model writing on into what is already there)."""
+    following = next((line.strip() for line in suffix.split("\n")[1:] if line.strip()), None)
+    if following is None or "\n" not in text:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines[1:], 1):
+        if line.strip() == following:
+            return "\n".join(lines[:index])
+    return text
+
+
 def truncate(text: str, context: CompletionContext) -> str:
-    """Apply the stop rules to generated text: one line unless multi-line, block end, repetition loops."""
+    """Apply the stop rules to generated text: one line unless multi-line, block end, the document's next line,
+    repetition loops."""
     if not context.multiline:
         text = text.split("\n", 1)[0]
     else:
-        text = _cut_block(text, context)
+        text = cut_at_following_line(_cut_block(text, context), context.suffix)
     return _cut_repetition(text)
 
 

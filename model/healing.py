@@ -1,7 +1,10 @@
 """Token healing: a prompt that ends where the tokenizer would merge across (a line start before indentation, half a
 word) makes the model continue from a token boundary it never saw in training. The prompt's last token is taken off
 and generation must start by writing its text again, in whichever tokens the model prefers ("\\n" + "    return"
-becomes "\\n   " + " return", as in training).
+becomes "\\n   " + " return", as in training). Trailing whitespace goes back further: while what is taken off is
+whitespace and so is the token before it, that token goes too, so that a prompt ending in a newline and then
+indentation (the cursor on an emptied line) is re-chosen from before the newline, where vocabularies that merge a
+newline with the next line's indentation (SmolLM2's, StarCoder's) are strongest.
 
 Only byte-level BPE vocabularies (GPT-2 style: StarCoder, Qwen, DeepSeek-Coder, Llama 3, ours), where each token
 decodes to its own text; others are left as they are.
@@ -16,6 +19,7 @@ import numpy as np
 from tokenizers import Tokenizer, decoders
 
 _AFTER_ALL = "\U0010ffff"
+MAX_HEALED_TOKENS = 4
 
 
 class TokenHealing:
@@ -29,12 +33,20 @@ class TokenHealing:
         self._sorted_ids = np.empty(0, dtype=np.int64)
 
     def split(self, tokens: Sequence[int]) -> tuple[list[int], str]:
-        """(`tokens` without the last one, that token's text) - or (`tokens`, "") when it cannot be healed: an added
-        or special token, a piece of a multi-byte character, an unsupported vocabulary."""
+        """(`tokens` without the last one - and without the whitespace tokens before a whitespace last one -, their
+        text) - or (`tokens`, "") when it cannot be healed: an added or special token, a piece of a multi-byte
+        character, an unsupported vocabulary."""
         if not self.supported or len(tokens) < 2:
             return list(tokens), ""
-        text = self._token_texts()[tokens[-1]]
-        return (list(tokens[:-1]), text) if text else (list(tokens), "")
+        texts = self._token_texts()
+        kept, healed = len(tokens) - 1, texts[tokens[-1]]
+        if not healed:
+            return list(tokens), ""
+        while kept > 1 and len(tokens) - kept < MAX_HEALED_TOKENS and not healed.strip() \
+                and texts[tokens[kept - 1]] and not texts[tokens[kept - 1]].strip():
+            kept -= 1
+            healed = texts[tokens[kept]] + healed
+        return list(tokens[:kept]), healed
 
     def allowed(self, remaining: str) -> np.ndarray:
         """Ids of the tokens that can come next while `remaining` (non-empty) is still to be written: those whose text

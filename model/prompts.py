@@ -1,12 +1,17 @@
-"""Fill-in-the-middle prompt formats per family, and truncation of prefix/suffix to a token budget."""
+"""Fill-in-the-middle prompt formats per family, and the truncation of prefix/suffix to a token budget."""
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from model.manifest import FimTokens
 
 CountTokens = Callable[[str], int]
+# The prefix is cut at a multiple of this many lines so that typing does not move the prompt's start
+# (the runtime reuses the KV cache of the longest common prompt prefix).
+PREFIX_CUT_GRANULARITY = 32
+SUFFIX_SHARE = 0.25  # of the prompt budget, at most, for the text after the cursor (FIM prompts)
 
 
 def fim_prompt(fim: FimTokens | None, prefix: str, suffix: str, path: str | None = None, repo_name: str | None = None) -> str:
@@ -31,43 +36,54 @@ def _header(fim: FimTokens, path: str | None, repo_name: str | None, repo_end: s
     return repo + file
 
 
-def truncate_context(prefix: str, suffix: str, budget: int, count_tokens: CountTokens, suffix_share: float = 0.25) -> tuple[str, str]:
-    """Cut prefix/suffix from their far ends so together they fit `budget` tokens, keeping the text nearest the cursor.
+def truncate_context(prefix: str, suffix: str, budget: int, count_tokens: CountTokens,
+                     suffix_share: float = SUFFIX_SHARE) -> tuple[str, str]:
+    """Prefix and suffix cut from their far ends to whole lines so that together they fit `budget` tokens: the suffix
+    first, up to `suffix_share` of the budget (0: none, for a prompt without FIM tokens), the prefix the rest.
 
-    The suffix gets at most `suffix_share` of the budget unless the prefix leaves it more room.
+    The one truncation of every prompt: inline and classic completion, the code actions, `codegen-train eval`.
     """
-    prefix_tokens, suffix_tokens = count_tokens(prefix), count_tokens(suffix)
-    if prefix_tokens + suffix_tokens <= budget:
-        return prefix, suffix
-    suffix_budget = min(suffix_tokens, max(budget - prefix_tokens, int(budget * suffix_share)))
-    return keep_tail(prefix, budget - suffix_budget, count_tokens), keep_head(suffix, suffix_budget, count_tokens)
+    kept_suffix = keep_head(suffix, int(budget * suffix_share), count_tokens) if suffix_share > 0 else ""
+    return keep_tail(prefix, budget - count_tokens(kept_suffix), count_tokens), kept_suffix
 
 
 def keep_tail(text: str, budget: int, count_tokens: CountTokens) -> str:
-    """The longest end of `text` within `budget` tokens, starting at a line start when it spans more than one line."""
-    start = _first_fitting(len(text), lambda cut: count_tokens(text[cut:]) <= budget)
-    kept = text[start:]
-    if start > 0 and text[start - 1] != "\n" and "\n" in kept[:-1]:
-        kept = kept[kept.index("\n") + 1 :]
-    return kept
+    """The end of `text` that fits `budget` tokens, starting at a whole line (the last line always kept).
+
+    The start line is rounded up to a multiple of PREFIX_CUT_GRANULARITY, so that it stays put while the user types
+    and the model reuses its cached prompt prefix.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return text
+    used = count_tokens(lines[-1])
+    if used > budget:  # one line longer than the budget (minified code): its end, cut inside it
+        low, high = 0, len(lines[-1])
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (low, middle) if count_tokens(lines[-1][middle:]) <= budget else (middle + 1, high)
+        return lines[-1][low:]
+    start = len(lines) - 1
+    while start > 0:
+        cost = count_tokens(lines[start - 1])
+        if used + cost > budget:
+            break
+        used += cost
+        start -= 1
+    if start == 0:
+        return text
+    start = min(math.ceil(start / PREFIX_CUT_GRANULARITY) * PREFIX_CUT_GRANULARITY, len(lines) - 1)
+    return "".join(lines[start:])
 
 
 def keep_head(text: str, budget: int, count_tokens: CountTokens) -> str:
-    """The longest start of `text` within `budget` tokens, ending at a line end when it spans more than one line."""
-    drop = _first_fitting(len(text), lambda cut: count_tokens(text[: len(text) - cut]) <= budget)
-    kept = text[: len(text) - drop]
-    if drop > 0 and text[len(kept)] != "\n" and "\n" in kept:
-        kept = kept[: kept.rindex("\n") + 1]
-    return kept
-
-
-def _first_fitting(length: int, fits: Callable[[int], bool]) -> int:
-    """The smallest cut in [0, length] for which `fits(cut)` holds (fits is monotonic; fits(length) is assumed)."""
-    low, high = 0, length
-    while low < high:
-        middle = (low + high) // 2
-        if fits(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return low
+    """The start of `text` that fits `budget` tokens, ending at a whole line (the first line always kept)."""
+    kept: list[str] = []
+    used = 0
+    for line in text.splitlines(keepends=True):
+        cost = count_tokens(line)
+        if kept and used + cost > budget:
+            break
+        kept.append(line)
+        used += cost
+    return "".join(kept)

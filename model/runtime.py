@@ -12,7 +12,7 @@ from model.errors import ModelError
 from model.generate import Cancel, Generation, OnToken, Request, Stop
 from model.healing import TokenHealing
 from model.manifest import MANIFEST_FILE, ONNX_FILE, TOKENIZER_FILE, Manifest, export_hint, read_verified
-from model.prompts import fim_prompt, truncate_context
+from model.prompts import SUFFIX_SHARE, fim_prompt, truncate_context
 from model.session import CUDA, create_session, create_spinning_session, create_step_session
 from model.store import ModelStore, default_model_dir, is_store
 
@@ -42,8 +42,13 @@ class Model:
     def fim_prompt(self, prefix: str, suffix: str, path: str | None = None, repo_name: str | None = None, max_tokens: int | None = None) -> str:
         """The family's fill-in-the-middle prompt; with `max_tokens`, prefix/suffix are cut from their far ends to fit."""
         if max_tokens is not None:
-            prefix, suffix = truncate_context(prefix, suffix, max_tokens, self.count_tokens)
+            prefix, suffix = truncate_context(prefix, suffix, max_tokens, self.count_tokens, self.suffix_share)
         return fim_prompt(self.manifest.fim, prefix, suffix, path=path, repo_name=repo_name)
+
+    @property
+    def suffix_share(self) -> float:
+        """The share of a prompt budget that the text after the cursor may take: none without FIM tokens."""
+        return SUFFIX_SHARE if self.manifest.fim is not None else 0.0
 
     def generate(
         self,

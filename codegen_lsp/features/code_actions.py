@@ -18,7 +18,7 @@ from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
-from model.prompts import truncate_context
+from model.prompts import SUFFIX_SHARE, truncate_context
 
 from .. import docstring, notify, syntax, translate
 from ..core import CodegenServer
@@ -99,7 +99,8 @@ def generate_body(model: Any, text: str, language_id: str, stub: docstring.Stub,
     function parse; ``Outcome.code`` is the body as ``stub.apply`` takes it."""
     prefix, suffix = stub.fill_in(text)
     budget = _prompt_budget(model, BODY_MAX_TOKENS, context_tokens)
-    prompt = model.fim_prompt(*truncate_context(prefix, suffix, budget, model.count_tokens), path=path)
+    share = SUFFIX_SHARE if model.manifest.fim is not None else 0.0
+    prompt = model.fim_prompt(*truncate_context(prefix, suffix, budget, model.count_tokens, share), path=path)
 
     def problems_of(body: str) -> list[str]:
         new_text, region = stub.apply(text, body)

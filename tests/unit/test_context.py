@@ -2,13 +2,11 @@
 
 import pytest
 
+from model.prompts import PREFIX_CUT_GRANULARITY, keep_head, keep_tail
 from codegen_lsp.context import (
-    PREFIX_CUT_GRANULARITY,
     Neighbour,
     best_snippets,
     build_context,
-    cut_prefix,
-    cut_suffix,
     detect_indent_unit,
 )
 
@@ -69,29 +67,29 @@ def test_base_indent_is_the_block_openers():
     assert context.multiline and context.base_indent == 4
 
 
-def test_cut_prefix_keeps_the_nearest_whole_lines_within_budget():
+def test_keep_tail_keeps_the_nearest_whole_lines_within_budget():
     prefix = "".join(f"line {i}\n" for i in range(500)) + "current"
-    kept = cut_prefix(prefix, 100, count_words)
+    kept = keep_tail(prefix, 100, count_words)
     assert prefix.endswith(kept) and kept.endswith("current")
     assert count_words(kept) <= 100
     assert kept.startswith("line ")  # whole lines
 
 
-def test_cut_prefix_start_stays_put_while_typing_on_one_line():
+def test_keep_tail_start_stays_put_while_typing_on_one_line():
     above = "".join(f"line {i}\n" for i in range(500))
-    starts = {cut_prefix(above + "x" * n + " y" * (n // 3), 200, count_words).split("\n", 1)[0] for n in range(60)}
+    starts = {keep_tail(above + "x" * n + " y" * (n // 3), 200, count_words).split("\n", 1)[0] for n in range(60)}
     assert len(starts) == 1
     first_kept_line = int(starts.pop().split()[1])
     assert first_kept_line % PREFIX_CUT_GRANULARITY == 0
 
 
-def test_cut_prefix_keeps_short_prefix_whole():
-    assert cut_prefix("a\nb\nc", 100, count_words) == "a\nb\nc"
+def test_keep_tail_keeps_short_prefix_whole():
+    assert keep_tail("a\nb\nc", 100, count_words) == "a\nb\nc"
 
 
-def test_cut_suffix_keeps_the_cursor_line_and_the_nearest_lines():
+def test_keep_head_keeps_the_cursor_line_and_the_nearest_lines():
     suffix = ") + 1\n" + "".join(f"after {i}\n" for i in range(100))
-    kept = cut_suffix(suffix, 10, count_words)
+    kept = keep_head(suffix, 10, count_words)
     assert kept.startswith(") + 1\nafter 0\n")
     assert count_words(kept) <= 10
 

@@ -88,25 +88,29 @@ def test_truncate_keeps_text_nearest_the_cursor():
 
 
 def test_truncate_gives_suffix_its_share_when_both_are_long():
-    kept_prefix, kept_suffix = truncate_context("p" * 1000, "s" * 1000, 100, characters)
-    assert (len(kept_prefix), len(kept_suffix)) == (75, 25)
+    kept_prefix, kept_suffix = truncate_context("p\n" * 1000, "s\n" * 1000, 100, characters)
+    assert kept_suffix == "s\n" * 12 and kept_prefix and len(kept_prefix) <= 100 - 24
 
 
-def test_truncate_gives_short_prefix_room_to_the_suffix():
-    kept_prefix, kept_suffix = truncate_context("p" * 10, "s" * 1000, 100, characters)
-    assert (kept_prefix, kept_suffix) == ("p" * 10, "s" * 90)
+def test_truncate_without_a_suffix_share_gives_the_prefix_the_whole_budget():
+    prefix = "".join(f"line{i}\n" for i in range(100))
+    kept_prefix, kept_suffix = truncate_context(prefix, "after\n", 100, characters, suffix_share=0.0)
+    assert kept_suffix == "" and kept_prefix == keep_tail(prefix, 100, characters)
+    assert truncate_context(prefix, "after\n", 100, characters)[0] == keep_tail(prefix, 100 - 6, characters)
 
 
-def test_keep_tail_starts_at_a_line_start():
-    assert keep_tail("aaaa\nbb\ncc", 7, characters) == "bb\ncc"
-
-
-def test_keep_head_ends_at_a_line_end():
-    assert keep_head("aa\nbb\ncccc", 7, characters) == "aa\nbb\n"
+def test_keep_tail_starts_at_a_line_start_rounded_to_the_cut_granularity():
+    text = "".join(f"{i:03}\n" for i in range(100))
+    assert keep_tail(text, 200, characters) == text[4 * 64:]  # 50 lines fit; the start is rounded up to line 64
+    assert keep_tail("aaaa\nbb\ncc", 7, characters) == "cc"
 
 
 def test_keep_tail_of_one_long_line_cuts_inside_it():
     assert keep_tail("x" * 50, 7, characters) == "x" * 7
+
+
+def test_keep_head_ends_at_a_line_end():
+    assert keep_head("aa\nbb\ncccc", 7, characters) == "aa\nbb\n"
 
 
 def test_truncate_respects_a_real_tokenizer_budget():

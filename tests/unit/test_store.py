@@ -102,7 +102,8 @@ def test_store_location_follows_codegen_lsp_home(tmp_path, monkeypatch):
 
 def test_default_model_path_prefers_the_published_version(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEGEN_LSP_HOME", str(tmp_path / "home"))
-    assert model.default_model_path().name == "default"
+    monkeypatch.setenv("CODEGEN_LSP_CACHE", str(tmp_path / "cache"))
+    assert model.default_model_path() == tmp_path / "cache" / "default-model"  # what `codegen-lsp setup` builds
     version = ModelStore().publish(make_model_dir(tmp_path / "a", b"one"))
     assert model.default_model_path() == tmp_path / "home" / "models" / "versions" / version
 
