@@ -1,74 +1,135 @@
-"""Quality figures of a pretrained model for its MODEL_CARD.md: held-out loss / perplexity and next-line
-completion on held-out standard-library files and on this project's own source tree (code it never saw), and the
-model's completions of a few common Python idioms (through the server's prompt: FIM + token healing).
+"""The default model's completion quality on held-out real code, through the server's own prompt path.
 
-    python bench/default_model.py [--model model/default] [--points 500]
+At cut points drawn with a fixed seed from pure-Python packages in site-packages (urllib3 and jinja2: not in this
+repository, never trained on here), the line is emptied to its indentation and each row's model is asked exactly as
+the editor asks the server (`training.evaluate.predict_line` -> `codegen_lsp.engine.suggest`): identical prompts,
+context budget, healing and post-processing for every row. Next-line exact match, edit similarity, the share of empty
+answers. Rows: bench/default_rows.py, plus variants of the default's prompt:
 
-The held-out standard-library files are those the pretraining run recorded in `hf/corpus_split.json`.
-HumanEval and latency come from bench/code_actions.py and bench/runtime.py.
+    before-newline  the prompt ends at the end of the previous line (the model writes the newline and indentation),
+                    first non-empty line compared: the runtime alone, no server path
+    path            the file's path as a first comment line of the prompt
+    snippets        windows of the package's other files that share the most identifiers (the server's neighbours)
+
+    python bench/default_model.py [--rows default,fp32,...] [--points 500] [--report FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
-import math
+import sys
+import time
 from pathlib import Path
 
-import model
-from training.corpus import SourceFile, read_python_tree, stdlib_dir
-from training.evaluate import evaluate_model, summary
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_PACKAGES = ("codegen_lsp", "model", "training", "bench", "tests")
-IDIOMS = [  # (text before the cursor, text after it)
-    ("class Point:\n    def __init__(self", "\n"),
-    ("def total(items):\n    result = 0\n    for i in range(", "\n    return result\n"),
-    ("import os\n\n\ndef read(path):\n    with open(", "\n"),
-    ("def main():\n    args = parse_args()\n\n\nif __name__ == ", "\n"),
-    ("class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n        ",
-     "\n\n    def pop(self):\n        return self.items.pop()\n"),
-]
+from bench.default_rows import ROWS, load_row  # noqa: E402
+from codegen_lsp.context import Neighbour  # noqa: E402
+from model.prompts import keep_tail  # noqa: E402
+from training.corpus import SourceFile, read_python_tree  # noqa: E402
+from training.evaluate import EVAL_SETTINGS, edit_similarity, predict_line, sample_cut_points, split_at_line  # noqa: E402
+
+PACKAGES = ("urllib3", "jinja2")
+VARIANTS = ("before-newline", "path", "snippets")
+NEIGHBOUR_FILES = 20  # the package's files offered as neighbours (the editor's other open files), nearest path first
 
 
-def held_out_stdlib(model_dir: Path) -> list[SourceFile]:
-    split = json.loads((model_dir / "hf" / "corpus_split.json").read_text())
-    held = set(split["held_out"])
-    return [f for f in read_python_tree(stdlib_dir()) if f.rel in held]
+def corpus() -> tuple[list[SourceFile], dict[str, str]]:
+    """The packages' files (rel = package/path) and their versions."""
+    files, versions = [], {}
+    for package in PACKAGES:
+        module = __import__(package)
+        root = Path(module.__file__).parent
+        files += [SourceFile(f.path, f"{package}/{f.rel}", f.text) for f in read_python_tree(root)]
+        versions[package] = importlib.metadata.version(package)
+    return files, versions
 
 
-def project_sources() -> list[SourceFile]:
-    return [SourceFile(f.path, f"{package}/{f.rel}", f.text)
-            for package in PROJECT_PACKAGES for f in read_python_tree(PROJECT_ROOT / package)]
+class WithPath:
+    """The default model with the file's path as a comment line at the top of a prefix-only prompt."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def fim_prompt(self, prefix: str, suffix: str, path: str | None = None, **kwargs) -> str:
+        return (f"# {path}\n" if path else "") + self._inner.fim_prompt(prefix, suffix, path=path, **kwargs)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=model.default_model_path())
-    parser.add_argument("--points", type=int, default=500, help="cut points per corpus")
-    parser.add_argument("--report", type=Path, help="write the figures as JSON here")
+def before_newline(m, prefix: str, target: str) -> str:
+    """The first non-empty line the runtime writes after a prompt that ends at the end of the previous line."""
+    budget = EVAL_SETTINGS.context_tokens
+    prompt = keep_tail(prefix.removesuffix("\n"), budget, m.count_tokens)
+
+    def line_done(text: str) -> bool:
+        return "\n" in text.lstrip("\n") and bool(text.strip())
+
+    text = m.generate(prompt, max_new_tokens=EVAL_SETTINGS.max_tokens, stop=line_done, heal=True)
+    return next((line for line in text.split("\n") if line.strip()), "")
+
+
+def neighbours_of(rel: str, files: list[SourceFile]) -> list[Neighbour]:
+    package = rel.split("/", 1)[0]
+    others = [f for f in files if f.rel.startswith(package + "/") and f.rel != rel]
+    others.sort(key=lambda f: (f.rel.rsplit("/", 1)[0] != rel.rsplit("/", 1)[0], f.rel))
+    return [Neighbour(f.rel, f.text) for f in others[:NEIGHBOUR_FILES]]
+
+
+def run_row(name: str, files: list[SourceFile], points) -> dict:
+    m = load_row("default" if name in VARIANTS else name)
+    if name == "path":
+        m = WithPath(m)
+    texts = {f.rel: f.text for f in files}
+    exact = similarity = empty = 0.0
+    samples, started = [], time.monotonic()
+    for index, point in enumerate(points):
+        prefix, target, suffix = split_at_line(texts[point.rel], point.line)
+        if name == "before-newline":
+            prediction = before_newline(m, prefix, target)
+        else:
+            neighbours = neighbours_of(point.rel, files) if name == "snippets" else ()
+            prediction = predict_line(m, prefix, target, suffix, point.rel, neighbours)
+        hit = prediction.rstrip() == target.rstrip()
+        exact += hit
+        similarity += edit_similarity(prediction.strip(), target.strip())
+        empty += not prediction.strip()
+        samples.append({"rel": point.rel, "line": point.line, "target": target, "prediction": prediction})
+        if (index + 1) % 50 == 0:
+            print(f"  {name}: {index + 1}/{len(points)} exact {exact / (index + 1):.1%} "
+                  f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+    count = max(1, len(points))
+    return {"row": name, "points": len(points), "exact_match": exact / count, "edit_similarity": similarity / count,
+            "empty": empty / count, "seconds": time.monotonic() - started, "samples": samples}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default=",".join((*ROWS, *VARIANTS)), help="comma-separated rows (%(default)s)")
+    parser.add_argument("--points", type=int, default=500, help="cut points (%(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report", type=Path, help="JSON file: the figures and every prediction, written per row")
     args = parser.parse_args()
-    corpora = {"stdlib held-out": held_out_stdlib(args.model), "this project (unseen)": project_sources()}
-    rows, report = [], {}
-    for name, files in corpora.items():
-        result = evaluate_model(args.model, files, count=args.points, seed=0)
-        report[name] = summary(result) | {"files": len(files)}
-        perplexity = math.exp(result.loss) if result.loss is not None else float("nan")
-        rows.append(f"| {name} | {len(files)} | {result.points} | {result.exact_match:.1%} | "
-                    f"{result.edit_similarity:.3f} | {result.loss:.3f} | {perplexity:.1f} |")
-    print(f"model: {args.model}")
-    print("| corpus | files | cut points | next-line exact match | edit similarity | loss (nats/token) | perplexity |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    print("\n".join(rows))
-    print("\n| before the cursor (last line) | completion (to the end of the line) |\n| --- | --- |")
-    loaded = model.load(args.model)
-    for prefix, suffix in IDIOMS:
-        prompt = loaded.fim_prompt(prefix, suffix, path="example.py")
-        completion = loaded.generate(prompt, max_new_tokens=24, stop=["\n"], heal=True)
-        print(f"| `{prefix.splitlines()[-1].strip() or '(indentation)'}` | `{completion}` |")
-    if args.report:
-        args.report.write_text(json.dumps(report, indent=1) + "\n")
+    files, versions = corpus()
+    points = sample_cut_points(files, args.points, args.seed)
+    report = json.loads(args.report.read_text()) if args.report and args.report.is_file() else {}
+    report.update(packages=versions, points=len(points), seed=args.seed)
+    for name in args.rows.split(","):
+        report[name] = run_row(name, files, points)
+        if args.report:
+            args.report.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\n{len(points)} cut points (seed {args.seed}) in {', '.join(f'{p} {v}' for p, v in versions.items())}\n")
+    print("| row | next-line exact match | edit similarity | empty answers | s/point |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in args.rows.split(","):
+        row = report[name]
+        print(f"| {name} | {row['exact_match']:.1%} | {row['edit_similarity']:.3f} | {row['empty']:.1%} | "
+              f"{row['seconds'] / max(1, row['points']):.2f} |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,10 @@
-"""Held-out evaluation of an exported model directory, through the runtime (what the editor would see).
+"""Held-out evaluation of an exported model directory, through the server's own prompt path (what the editor sees).
 
-At N sampled cut points (the same points for every model compared), the model gets a FIM prompt of the text before
-a line and the text after it, and must produce the line: next-line exact match and edit similarity. Plus the
-mean next-token loss on the held-out files. `codegen-train eval REPO --model DIR` runs it alone.
+At N sampled cut points (the same points for every model compared), the line is emptied to its indentation and the
+model is asked for a completion after it exactly as the editor asks the server (`codegen_lsp.engine.suggest`: the
+same context, truncation, prompt format and healing); the line shown must be the line that was there: next-line
+exact match and edit similarity. Plus the mean next-token loss on the held-out files. `codegen-train eval REPO
+--model DIR` runs it alone.
 """
 
 from __future__ import annotations
@@ -11,17 +13,24 @@ import argparse
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
+from codegen_lsp.cli import LANGUAGE_BY_SUFFIX
+from codegen_lsp.context import Neighbour
+from codegen_lsp.engine import CompletionRequest, suggest
+from codegen_lsp.settings import Settings
 from training.corpus import SourceFile
 
 DEFAULT_POINTS = 200
-MAX_NEW_TOKENS = 48
-CONTEXT_TOKENS = 1024  # prompt budget, as the server's default `contextTokens`
+
 LOSS_WINDOW = 512  # tokens per loss window
 LOSS_TOKENS = 32_768  # upper bound on scored tokens
 REPORT_FILE = "eval_report.json"
+# The server's defaults (context budget, prompt format), one line, without the editor's time budget: a slow machine
+# must not change the figures.
+EVAL_SETTINGS = Settings(max_tokens=48, multiline=False, time_budget_ms=600_000)
 
 
 @dataclass(frozen=True, order=True)
@@ -74,10 +83,13 @@ def edit_similarity(prediction: str, target: str) -> float:
     return 1.0 - levenshtein(prediction, target) / longest if longest else 1.0
 
 
-def predict_line(m, prefix: str, suffix: str, rel: str) -> str:
-    """The model's completion of the line between `prefix` and `suffix` (up to the first newline)."""
-    prompt = m.fim_prompt(prefix, suffix, path=rel, max_tokens=min(CONTEXT_TOKENS, m.manifest.context_length // 2))
-    return m.generate_detailed(prompt, max_new_tokens=MAX_NEW_TOKENS, stop=["\n"], heal=True).text.split("\n")[0]
+def predict_line(m, prefix: str, target: str, suffix: str, rel: str, neighbours: Sequence[Neighbour] = ()) -> str:
+    """The line the editor shows after the server's suggestion on `target`'s line emptied to its indentation, the
+    cursor after the indentation."""
+    indent = target[: len(target) - len(target.lstrip())]
+    request = CompletionRequest(prefix + indent + "\n" + suffix, len(prefix) + len(indent),
+                                LANGUAGE_BY_SUFFIX.get(Path(rel).suffix, "plaintext"), rel, tuple(neighbours))
+    return indent + (suggest(m, request, EVAL_SETTINGS, lambda: False).text or "").split("\n")[0]
 
 
 def held_out_loss(m, files: list[SourceFile], max_tokens: int = LOSS_TOKENS) -> tuple[float | None, int]:
@@ -112,7 +124,7 @@ def evaluate_model(model_dir: Path | str, files: list[SourceFile], points: list[
     samples = []
     for point in tqdm(points, desc=f"eval {Path(model_dir).name}", unit="line", disable=not progress, leave=False):
         prefix, target, suffix = split_at_line(texts[point.rel], point.line)
-        prediction = predict_line(m, prefix, suffix, point.rel)
+        prediction = predict_line(m, prefix, target, suffix, point.rel)
         samples.append({"rel": point.rel, "line": point.line, "target": target, "prediction": prediction,
                         "exact": prediction.rstrip() == target.rstrip(),
                         "similarity": round(edit_similarity(prediction.rstrip(), target.rstrip()), 4)})

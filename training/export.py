@@ -76,6 +76,7 @@ END_OF_INFILL_TOKENS = ("▁<EOT>", "<EOT>")  # CodeLlama ends an infill with <E
 EXPORT_SOURCES = (
     Path(__file__),
     Path(__file__).with_name("fused_graph.py"),
+    Path(__file__).with_name("gguf_import.py"),
     Path(__file__).resolve().parents[1] / "model" / "manifest.py",
 )
 HF_FILE_PATTERNS = (
