@@ -10,6 +10,8 @@ answers. Rows: bench/default_rows.py, plus variants of the default's prompt:
                     first non-empty line compared: the runtime alone, no server path
     path            the file's path as a first comment line of the prompt
     snippets        windows of the package's other files that share the most identifiers (the server's neighbours)
+    server          the real server over stdio with its default settings (the 2 s time budget included), one
+                    `textDocument/inlineCompletion` per cut point on the document opened with the line emptied
 
     python bench/default_model.py [--rows default,fp32,...] [--points 500] [--report FILE]
 """
@@ -17,6 +19,7 @@ answers. Rows: bench/default_rows.py, plus variants of the default's prompt:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.metadata
 import json
 import sys
@@ -32,7 +35,7 @@ from training.corpus import SourceFile, read_python_tree  # noqa: E402
 from training.evaluate import EVAL_SETTINGS, edit_similarity, predict_line, sample_cut_points, split_at_line  # noqa: E402
 
 PACKAGES = ("urllib3", "jinja2")
-VARIANTS = ("before-newline", "path", "snippets")
+VARIANTS = ("before-newline", "path", "snippets", "server")
 NEIGHBOUR_FILES = 20  # the package's files offered as neighbours (the editor's other open files), nearest path first
 
 
@@ -79,16 +82,62 @@ def neighbours_of(rel: str, files: list[SourceFile]) -> list[Neighbour]:
     return [Neighbour(f.rel, f.text) for f in others[:NEIGHBOUR_FILES]]
 
 
+async def server_predictions(requests: list[tuple[str, str, int]]) -> list[str]:
+    """The first line of the real server's inline suggestion for each (path, text, offset), the line's text before
+    the cursor included; the server runs the default model with its default settings."""
+    from lsprotocol import types
+    from pygls.lsp.client import LanguageClient
+
+    client = LanguageClient("default-model-bench", "1")
+    client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: None)
+    await client.start_io(sys.executable, "-m", "codegen_lsp")
+    await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    client.initialized(types.InitializedParams())
+    while (status := await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="codegen.status")))["state"] in ("idle", "loading"):
+        await asyncio.sleep(0.1)
+    if status["state"] != "ready":
+        raise SystemExit(f"the server's model is not usable: {status['error']}")
+    predictions = []
+    for index, (rel, text, offset) in enumerate(requests):
+        uri = f"file:///bench/{index}/{rel}"
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+            uri=uri, language_id="python", version=1, text=text)))
+        line = text.count("\n", 0, offset)
+        before = text[text.rfind("\n", 0, offset) + 1:offset]
+        result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line, len(before)),
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic)))
+        items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
+        predictions.append(before + (items[0].insert_text.split("\n")[0] if items else ""))
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return predictions
+
+
 def run_row(name: str, files: list[SourceFile], points) -> dict:
-    m = load_row("default" if name in VARIANTS else name)
-    if name == "path":
-        m = WithPath(m)
     texts = {f.rel: f.text for f in files}
+    started = time.monotonic()
+    if name == "server":
+        requests = []
+        for point in points:
+            prefix, target, suffix = split_at_line(texts[point.rel], point.line)
+            indent = target[: len(target) - len(target.lstrip())]
+            requests.append((point.rel, prefix + indent + "\n" + suffix, len(prefix) + len(indent)))
+        served = iter(asyncio.run(server_predictions(requests)))
+    else:
+        m = load_row("default" if name in VARIANTS else name)
+        if name == "path":
+            m = WithPath(m)
     exact = similarity = empty = 0.0
-    samples, started = [], time.monotonic()
+    samples = []
     for index, point in enumerate(points):
         prefix, target, suffix = split_at_line(texts[point.rel], point.line)
-        if name == "before-newline":
+        if name == "server":
+            prediction = next(served)
+        elif name == "before-newline":
             prediction = before_newline(m, prefix, target)
         else:
             neighbours = neighbours_of(point.rel, files) if name == "snippets" else ()

@@ -61,8 +61,9 @@ def _cut_at_stop_strings(text: str, stops: Sequence[str]) -> str:
 def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelled: Callable[[], bool]) -> Suggestion:
     """Run the model for ``request`` and shape its answer; stops early when ``cancelled()`` turns true.
 
-    The time budget ends generation too, but the text produced so far is still used; a cancelled request gets
-    no suggestion.
+    The time budget (timeBudgetMs) starts with the first generated text and ends generation, the text produced so
+    far still used: computing the prompt is never cut short by it, for the next keystrokes reuse that computation
+    (only a newer request cancels it). A cancelled request gets no suggestion.
     """
     if model.manifest.fim is None and not completes_line_end(request.text[request.offset:].split("\n", 1)[0]):
         return Suggestion(None, finish_reason="mid-line")  # a prefix-only prompt cannot see the rest of the line
@@ -70,17 +71,22 @@ def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelle
     if not settings.debug.prefix_reuse:
         model.decoder.cache.clear()  # benchmark baseline: the runtime computes the whole prompt again
     stops = tuple(model.manifest.stop_tokens or ())
-    deadline = time.monotonic() + settings.time_budget_ms / 1000
+    deadline: list[float] = []  # set when the first text arrives
 
     def stop(text: str) -> bool:
         return any(s in text for s in stops if s) or should_stop(text, context)
+
+    def start_budget(_piece: str) -> None:
+        if not deadline:
+            deadline.append(time.monotonic() + settings.time_budget_ms / 1000)
 
     generation = model.generate_detailed(
         prompt,
         max_new_tokens=settings.max_tokens,
         temperature=settings.temperature,
         stop=stop,
-        cancel=lambda: cancelled() or time.monotonic() > deadline,
+        on_token=start_budget,
+        cancel=lambda: cancelled() or bool(deadline and time.monotonic() > deadline[0]),
         heal=True,  # a prefix-only prompt ends in the document's text (FIM prompts end in a special token)
     )
     if cancelled():

@@ -82,14 +82,20 @@ def _chatml_prompt(source_id: str, target: Language, code: str) -> str:
     )
 
 
-_TEMPLATES: dict[str, Callable[[str, Language, str], str]] = {"qwen2": _chatml_prompt}
+PROMPT_FORMATS: dict[str, Callable[[str, Language, str], str]] = {"fenced": _fenced_prompt, "chatml": _chatml_prompt}
 
 
-def translation_prompt(family: str, source_language_id: str, target_language_id: str, code: str) -> str:
-    """The prompt that asks a model of ``family`` to translate ``code`` (few-shot fenced blocks by default); the
-    answer ends with a closing fence (see ``answer_complete``)."""
-    template = _TEMPLATES.get(family, _fenced_prompt)
-    return template(source_language_id, LANGUAGES[target_language_id], code)
+def prompt_format(manifest) -> str:
+    """How to ask a model for a translation: "chatml" for a model with that chat template (the manifest's
+    `chat_format`, or a Qwen2 checkpoint), else "fenced" (few-shot fenced blocks, for base models)."""
+    chat = getattr(manifest, "chat_format", None)
+    return "chatml" if chat == "chatml" or getattr(manifest, "family", "") == "qwen2" else "fenced"
+
+
+def translation_prompt(format_name: str, source_language_id: str, target_language_id: str, code: str) -> str:
+    """The prompt of `format_name` (PROMPT_FORMATS) that asks for ``code`` in the target language; the answer ends
+    with a closing fence (see ``answer_complete``)."""
+    return PROMPT_FORMATS[format_name](source_language_id, LANGUAGES[target_language_id], code)
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*```([\w+#.-]*)[ \t]*$", re.MULTILINE)

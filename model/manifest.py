@@ -60,6 +60,7 @@ class Manifest:
     bos_token_id: int | None = None
     stop_tokens: list[str] = field(default_factory=list)
     add_bos: bool = False
+    chat_format: str | None = None  # "chatml": an instruct model prompted with <|im_start|>role ... <|im_end|> turns
     quantization: str = "none"
     files: dict[str, str] = field(default_factory=dict)
     source: str = ""

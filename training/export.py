@@ -533,6 +533,7 @@ def convert_gguf(gguf: GgufModel, target: Path, quantization: str, pin: Mapping[
         context_length=gguf.config.max_position_embeddings,
         eos_token_ids=[vocab[token] for token in gguf.end_tokens],
         stop_tokens=list(gguf.end_tokens),
+        chat_format="chatml" if "<|im_start|>" in (gguf.chat_template or "") else None,
         quantization=quantization,
         source=str(gguf.path.resolve()),
         provenance={"sha256": gguf.sha256, **(pin or {})},

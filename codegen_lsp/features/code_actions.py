@@ -112,9 +112,11 @@ def generate_body(model: Any, text: str, language_id: str, stub: docstring.Stub,
 
 
 def translate_code(model: Any, code: str, source_language_id: str, target: str, retries: int,
-                   cancelled: Cancelled, on_token: OnToken = None) -> Outcome:
-    """``code`` translated to ``target`` (a key of translate.LANGUAGES), parsed by the target's grammar."""
-    prompt = translate.translation_prompt(getattr(model.manifest, "family", ""), source_language_id, target, code)
+                   cancelled: Cancelled, on_token: OnToken = None, prompt_format: str | None = None) -> Outcome:
+    """``code`` translated to ``target`` (a key of translate.LANGUAGES), parsed by the target's grammar; the prompt
+    in ``prompt_format`` (translate.PROMPT_FORMATS; default: the model's, translate.prompt_format)."""
+    format_name = prompt_format or translate.prompt_format(model.manifest)
+    prompt = translate.translation_prompt(format_name, source_language_id, target, code)
     max_new_tokens = min(TRANSLATION_MAX_TOKENS, 3 * model.count_tokens(code) + 64)
     prompt_tokens, window = model.count_tokens(prompt), model.manifest.context_length
     if prompt_tokens + max_new_tokens > window:

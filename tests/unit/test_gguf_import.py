@@ -56,6 +56,7 @@ def test_export_of_a_gguf_is_validated_against_transformers(tiny_gguf, tmp_path,
     out = tmp_path / "model"
     manifest = export_model(tiny_gguf(), out, quantize=quantize)
     assert manifest.quantization == quantize and manifest.fim is None and not manifest.add_bos
+    assert manifest.chat_format is None  # the tiny file has no chat template
     assert manifest.validation["max_abs_logit_diff"] <= manifest.validation["tolerance"]
     if quantize == "none":
         assert manifest.validation["greedy_identical"] and manifest.validation["max_abs_logit_diff"] < 1e-3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from types import SimpleNamespace
+
 import pytest
 
 from codegen_lsp import syntax, translate
@@ -26,20 +28,29 @@ def test_unknown_targets_are_named():
 
 
 def test_fenced_prompt_ends_inside_the_target_block_after_an_example():
-    prompt = translate.translation_prompt("llama", "python", "rust", "def sq(x):\n    return x * x\n")
+    prompt = translate.translation_prompt("fenced", "python", "rust", "def sq(x):\n    return x * x\n")
     assert prompt.endswith("def sq(x):\n    return x * x\n```\nRust:\n```rust\n")
     assert prompt.startswith("Python:\n```python\ndef add(a, b):")
     assert "fn add(a: i64, b: i64)" in prompt
 
 
 def test_chat_family_gets_an_instruction_turn():
-    prompt = translate.translation_prompt("qwen2", "javascript", "python", "let x = 1;")
+    prompt = translate.translation_prompt("chatml", "javascript", "python", "let x = 1;")
     assert prompt.startswith("<|im_start|>user\nTranslate this JavaScript code to Python.")
     assert prompt.endswith("<|im_start|>assistant\n```python\n")
 
 
+@pytest.mark.parametrize("manifest, expected", [
+    ({"family": "llama", "chat_format": "chatml"}, "chatml"),
+    ({"family": "qwen2"}, "chatml"),
+    ({"family": "llama"}, "fenced"),
+])
+def test_a_chat_model_is_asked_in_its_chat_format(manifest, expected):
+    assert translate.prompt_format(SimpleNamespace(**manifest)) == expected
+
+
 def test_unknown_source_language_has_no_example():
-    prompt = translate.translation_prompt("gpt2", "ruby", "go", "x = 1")
+    prompt = translate.translation_prompt("fenced", "ruby", "go", "x = 1")
     assert prompt == "ruby:\n```ruby\nx = 1\n```\nGo:\n```go\n"
 
 
