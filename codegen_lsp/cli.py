@@ -19,6 +19,13 @@ LANGUAGE_BY_SUFFIX = {
     ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".cs": "csharp", ".rb": "ruby", ".lua": "lua", ".sh": "shellscript",
 }
 DOCTOR_PROMPT = ("def fibonacci(n):\n    ", "\n")
+NO_SUGGESTION = {
+    "mid-line": "text follows the cursor on its line and this model has no fill-in-the-middle tokens (it completes "
+                "where only closing brackets, quotes, a colon or spaces follow)",
+    "cancelled": "the request was cancelled",
+}
+FINISHED = {"eos": "the model ended it", "stop": "a stop rule ended it", "length": "it reached maxTokens",
+            "cancelled": "cancelled", "mid-line": "not asked: mid-line"}
 
 
 class CliError(Exception):
@@ -89,6 +96,9 @@ def complete(args: argparse.Namespace) -> int:
     suggestion = suggest(host.model, request, Settings(model=args.model, device=args.device), lambda: False)
     if suggestion.text is not None:
         print(suggestion.text)
+    else:
+        print(f"codegen-lsp: no suggestion at line {args.line}, column {args.column}: "
+              f"{NO_SUGGESTION.get(suggestion.finish_reason, 'the model wrote nothing worth showing')}", file=sys.stderr)
     return 0
 
 
@@ -140,12 +150,18 @@ def doctor(args: argparse.Namespace) -> int:
           f"context {manifest.context_length}); loaded in {time.monotonic() - started:.2f} s")
     prefix, suffix = DOCTOR_PROMPT
     request = CompletionRequest(prefix + suffix, len(prefix), "python", "doctor.py")
+    texts = []
     for attempt in ("cold", "warm"):
         started = time.monotonic()
         suggestion = suggest(host.model, request, Settings(), lambda: False)
+        texts.append(suggestion.text)
         print(f"generation ({attempt}): {(time.monotonic() - started) * 1000:.0f} ms, "
               f"prompt {suggestion.prompt_tokens} tokens ({suggestion.reused_tokens} reused), "
-              f"{suggestion.finish_reason}: {suggestion.text!r}")
+              f"{FINISHED.get(suggestion.finish_reason, suggestion.finish_reason)}; text {suggestion.text!r}")
+    if texts[0] != texts[1]:
+        print(f"note: the warm text differs from the cold one: the warm run reuses the cached prompt, computed by "
+              f"other kernels than a whole prompt, and at {manifest.quantization} precision their rounding can tip "
+              "a near tie (an unquantized model gives the same text)")
     return 0
 
 

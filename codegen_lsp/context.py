@@ -30,6 +30,7 @@ FOLLOWING_TOKENS = 64
 # The rest of a line where a model without FIM tokens may still complete: closing brackets, quotes, a colon, spaces.
 _LINE_END_ONLY = re.compile(r"[\s)\]}'\"`:;,]*")
 SNIPPET_LINES = 16
+SNIPPET_SHARE = 0.25  # of the prompt budget, at most, for snippets of the neighbours (before the prefix)
 QUERY_LINES = 30
 
 
@@ -204,14 +205,14 @@ def build_context(
     previous_lines = before[:line_start].splitlines()[-QUERY_LINES:]
     opener = block_opener_line(language_id, line_before, line_after, previous_lines) if allow_multiline else None
 
-    prefix, suffix = truncate_context(before, after, budget, count_tokens, SUFFIX_SHARE if suffix_in_prompt else 0.0)
-    prefix_budget = budget - count_tokens(suffix)
+    # Lines above the cursor's line choose the snippets, so that typing on one line keeps the prompt stable.
+    snippets = best_snippets("".join(previous_lines), neighbours, int(budget * SNIPPET_SHARE), count_tokens)
+    header = format_snippets(snippets, language_id)
+    prefix, suffix = truncate_context(before, after, budget - count_tokens(header), count_tokens,
+                                      SUFFIX_SHARE if suffix_in_prompt else 0.0)
+    prefix = header + prefix
     if not suffix_in_prompt:
         suffix = keep_head(after, FOLLOWING_TOKENS, count_tokens)
-    if prefix == before and neighbours:
-        # Lines above the cursor's line choose the snippets, so that typing on one line keeps the prompt stable.
-        snippets = best_snippets("".join(previous_lines), neighbours, prefix_budget - count_tokens(prefix), count_tokens)
-        prefix = format_snippets(snippets, language_id) + prefix
     return CompletionContext(
         prefix=prefix,
         suffix=suffix,

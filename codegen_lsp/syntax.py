@@ -64,19 +64,22 @@ def _error_nodes(node: Node, start: int, end: int) -> list[Node]:
 def problems(text: str, language_id: str, region: tuple[int, int] | None = None) -> list[str]:
     """Why ``text`` does not parse, one line each (at most MAX_PROBLEMS); empty when it parses.
 
-    Python is checked whole with ``ast.parse``. Other languages count only the tree-sitter errors overlapping
-    ``region`` (character offsets; default: all of ``text``), so that problems elsewhere in a file being edited
-    are not blamed on the changed code.
+    Only problems overlapping ``region`` (character offsets; default: all of ``text``) count, so that problems
+    elsewhere in a file being edited are not blamed on the changed code: tree-sitter errors, and for Python first
+    ``ast.parse`` of the whole text (when its error lies outside the region, tree-sitter judges the region).
     """
+    start, end = region if region is not None else (0, len(text))
     if language_id == "python":
         try:
             ast.parse(text)
         except SyntaxError as error:
-            return [f"line {error.lineno}: {error.msg}"]
+            first_line, last_line = text.count("\n", 0, start) + 1, text.count("\n", 0, end) + 1
+            if region is None or error.lineno is None or first_line <= error.lineno <= last_line:
+                return [f"line {error.lineno}: {error.msg}"]
         except ValueError as error:  # e.g. a NUL character
             return [str(error)]
-        return []
-    start, end = region if region is not None else (0, len(text))
+        else:
+            return []
     root = parse(text, language_id).root_node
     return [_describe(node) for node in _error_nodes(root, _byte_offset(text, start), _byte_offset(text, end))][
         :MAX_PROBLEMS

@@ -17,7 +17,7 @@ USAGE_ERROR = 2
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "pretrain": ("training.pretrain", "train a small code model from scratch (the shipped default model)"),
+    "pretrain": ("training.pretrain", "train a small code model from scratch (as bench/stdlib-4m was)"),
     "export": ("training.export", "export a Hugging Face checkpoint to a validated ONNX model directory"),
     "finetune": ("training.finetune", "fine-tune a model on a repository, evaluate before/after, publish it"),
     "eval": ("training.evaluate", "evaluate model directories on a repository's held-out files"),

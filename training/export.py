@@ -342,8 +342,9 @@ def quantize_onnx(source: Path, target: Path, quantization: str) -> None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         # Shape inference cannot type the outputs of contrib ops (fused graphs): they are float.
-        quantize_dynamic(source, target, weight_type=QuantType.QInt8,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        with without_log_records("Please consider"):  # advice for other graphs than ours
+            quantize_dynamic(source, target, weight_type=QuantType.QInt8,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     else:
         import onnx
         from onnxruntime.transformers.float16 import convert_float_to_float16
@@ -351,6 +352,22 @@ def quantize_onnx(source: Path, target: Path, quantization: str) -> None:
         # The logits stay float32 so the runtime reads every export the same way; the caches become float16 (the
         # runtime reads their type from the graph), so a fused graph keeps updating them in place.
         onnx.save(convert_float_to_float16(onnx.load(source), keep_io_types=["logits"]), target)
+
+
+@contextlib.contextmanager
+def without_log_records(prefix: str) -> Iterator[None]:
+    """Drop the root logger's records whose message starts with `prefix` (a library's advice that does not apply)."""
+    import logging
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(prefix)
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
 
 
 # --- validation --------------------------------------------------------------------------------------------

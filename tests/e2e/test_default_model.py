@@ -76,3 +76,11 @@ async def test_the_server_completes_an_emptied_line_with_the_default_model(defau
     middle = "\n".join([*lines[:row], "        return self.|price", *lines[row + 1:]])
     at = open_document(default_client, "file:///workspace/middle.py", middle)
     assert await inline_texts(default_client, "file:///workspace/middle.py", at) == []  # mid-line without FIM
+
+
+def test_complete_says_why_there_is_no_suggestion(default_model, tmp_path):
+    result = subprocess.run(  # mid-line ("return self.pr|ice"): a model without FIM tokens does not guess there
+        [sys.executable, "-m", "codegen_lsp", "complete", str(SAMPLE), "--line", "10", "--column", "25"],
+        capture_output=True, text=True, env=_without_store(tmp_path), timeout=300)
+    assert result.returncode == 0 and result.stdout == ""
+    assert "no suggestion at line 10, column 25" in result.stderr and "fill-in-the-middle" in result.stderr

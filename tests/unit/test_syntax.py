@@ -54,3 +54,12 @@ def test_python_null_character_is_a_problem_not_a_crash():
 
 def test_supported_languages():
     assert syntax.supports("rust") and not syntax.supports("ruby")
+
+
+def test_a_python_error_elsewhere_in_the_file_is_not_blamed_on_the_region():
+    text = "def broken(:\n    pass\n\n\ndef area(w, h):\n    return w * h\n"
+    body_start = text.index("    return")
+    assert syntax.problems(text, "python", (body_start, len(text))) == []
+    bad = text.replace("return w * h", "return (w * h")
+    assert syntax.problems(bad, "python", (body_start, len(bad)))  # the region's own error still counts
+    assert syntax.problems(text, "python")  # without a region the whole file is judged
