@@ -134,3 +134,20 @@ def test_snippets_are_left_out_when_the_prefix_fills_the_budget():
 ])
 def test_detect_indent_unit(text, unit):
     assert detect_indent_unit(text) == unit
+
+
+def test_without_fim_the_prefix_has_the_whole_budget_and_the_suffix_only_shapes_the_answer():
+    text = "".join(f"line {i}\n" for i in range(400)) + "x = " + "".join(f"\nafter {i}" for i in range(400))
+    offset = text.index("x = ") + 4
+    with_fim = build_context(text, offset, "python", 300, count_words)
+    without = build_context(text, offset, "python", 300, count_words, suffix_in_prompt=False)
+    assert count_words(without.prefix) > count_words(with_fim.prefix)
+    assert without.suffix.startswith("\nafter 0") and count_words(without.suffix) <= 64 + 3
+
+
+@pytest.mark.parametrize("rest, allowed", [("", True), (")", True), ('"):', True), ("  ", True), ("]}", True),
+                                           ("x)", False), (" + 1", False), ("foo", False)])
+def test_completes_line_end_only_before_closers_quotes_colons_and_spaces(rest, allowed):
+    from codegen_lsp.context import completes_line_end
+
+    assert completes_line_end(rest) is allowed

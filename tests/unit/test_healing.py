@@ -51,3 +51,15 @@ def test_healed_generation_rewrites_the_last_token_and_returns_only_what_follows
     assert written.startswith(piece)
     assert written[len(piece):].startswith(generation.text)
     assert generation.finish_reason != "stop" or piece in written[len(piece):]  # the healed text is not a stop
+
+
+@pytest.mark.parametrize("prompt, healed", [
+    ("def f():\n    x = 1\n    ", "\n    "),  # an emptied line: back before the newline
+    ("def f():\n    x = 1\n", "\n"),
+    ("def f():\n    return ", " "),  # a space after text: that token only
+])
+def test_split_goes_back_across_trailing_whitespace_to_before_the_newline(tiny, prompt, healed):
+    tokens = tiny.tokenize(prompt)
+    kept, text = TokenHealing(tiny.tokenizer).split(tokens)
+    assert text == healed
+    assert tiny.tokenizer.decode(kept) + text == prompt

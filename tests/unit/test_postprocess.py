@@ -103,3 +103,12 @@ def test_empty_or_whitespace_only_is_no_suggestion(text):
 
 def test_suggestion_that_only_repeats_the_suffix_is_no_suggestion():
     assert finalize(")", context(suffix=")", line_suffix=")")) is None
+
+
+def test_a_multi_line_answer_stops_where_the_documents_next_line_begins():
+    from codegen_lsp.postprocess import cut_at_following_line
+
+    suffix = "\n        return total\n"
+    text = "total = 0\n        for item in items:\n            total += item\n        return total"
+    assert cut_at_following_line(text, suffix) == "total = 0\n        for item in items:\n            total += item"
+    assert cut_at_following_line("total = 0", suffix) == "total = 0"  # one line: nothing to cut
