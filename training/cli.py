@@ -12,6 +12,8 @@ import importlib
 import sys
 from types import ModuleType
 
+from codegen_lsp.cli import DefaultsHelpFormatter
+
 PROG = "codegen-train"
 USAGE_ERROR = 2
 
@@ -35,7 +37,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Train, fine-tune, evaluate and export code models.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in SUBCOMMANDS.items():
-        subparser = subparsers.add_parser(name, help=help_text, description=help_text)
+        subparser = subparsers.add_parser(name, help=help_text, description=help_text, formatter_class=DefaultsHelpFormatter)
         if name == selected:
             subcommand_module(name).add_arguments(subparser)
     return parser
