@@ -65,13 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("--column", type=int, required=True,
                           help="1-based column in characters (code points); the cursor sits before this column")
     complete.add_argument("--model", default="", help="model directory or store (default: the settings' default)")
-    complete.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    complete.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="execution provider")
     complete.add_argument("--language", help="LSP languageId (default: from the file extension)")
 
     doctor = commands.add_parser("doctor", help="versions, execution providers, the model, a timed generation",
                                  formatter_class=DefaultsHelpFormatter)
     doctor.add_argument("--model", default="", help="model directory or store (default: the settings' default)")
-    doctor.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    doctor.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="execution provider")
     return parser
 
 
