@@ -59,6 +59,20 @@ t.run(function()
   end)
   t.equal(buffer_lines(), inserted(before, row, col, word), 'accept word inserts the first word only')
 
+  -- Leaving Insert mode takes the ghost text away, and none comes back in Normal mode (a late answer, an edit).
+  t.type('<Esc>o    ')
+  t.wait_until('a suggestion before leaving Insert mode', function()
+    return common.ghost_lines(bufnr)
+  end)
+  t.type('<Esc>')
+  t.wait_until('the ghost text to go with Insert mode', function()
+    return not common.ghost_lines(bufnr)
+  end)
+  t.type('x')
+  t.sleep(300)
+  t.check(not common.ghost_lines(bufnr) and not inline.visible(bufnr), 'no ghost text in Normal mode')
+  t.type('u')
+
   -- <C-]> dismisses; cycling with one candidate keeps it.
   t.type('<Esc>o    ')
   t.wait_until('a third suggestion', function()

@@ -93,6 +93,14 @@ def test_inline_completion(package, ghost_text, backend, tmp_path, tiny_model):
 
 
 @pytest.mark.parametrize("package", [NVIM_012, NVIM_011], ids=["0.12", "0.11"])
+def test_no_ghost_text_outlives_insert_mode(package, tmp_path, tiny_model):
+    script = tmp_path / "slow.json"
+    script.write_text(json.dumps({"rules": [{"after": "json.load(f", "text": "ilename)"},
+                                            {"after": "json.load(f)", "text": " or {}", "token_delay_ms": 300}]}))
+    run_scenario(package, "leftover", tmp_path, CODEGEN_TEST_MODEL=str(tiny_model), CODEGEN_LSP_FAKE_MODEL=str(script))
+
+
+@pytest.mark.parametrize("package", [NVIM_012, NVIM_011], ids=["0.12", "0.11"])
 def test_commands_and_health(package, tmp_path, tiny_model):
     output = run_scenario(package, "commands", tmp_path, CODEGEN_TEST_MODEL=str(tiny_model))
     assert "ok - checkhealth reports the running model" in output

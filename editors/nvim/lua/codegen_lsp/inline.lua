@@ -277,6 +277,18 @@ local builtin_buffers = {}
 function builtin.attach(_, bufnr)
   builtin_buffers[bufnr] = true
   vim.lsp.inline_completion.enable(enabled, { bufnr = bufnr })
+  -- Ghost text never outlives Insert mode: leaving it detaches Neovim's completor (clearing its ghost text and any
+  -- answer still on its way, which it would otherwise draw over the Normal-mode text); entering attaches it again.
+  local group = api.nvim_create_augroup('codegen_lsp_builtin_' .. bufnr, { clear = true })
+  api.nvim_create_autocmd({ 'InsertLeave', 'InsertEnter' }, {
+    group = group,
+    buffer = bufnr,
+    callback = function(event)
+      if enabled and api.nvim_buf_is_valid(bufnr) then
+        vim.lsp.inline_completion.enable(event.event == 'InsertEnter', { bufnr = bufnr })
+      end
+    end,
+  })
 end
 
 function builtin.visible(bufnr)

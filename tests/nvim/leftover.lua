@@ -1,0 +1,25 @@
+--- Ghost text never outlives Insert mode (a bug seen in Neovim 0.12): with `ilename)` suggested after
+--- `json.load(f`, typing `)` and <Esc> must leave no ghost text over the Normal-mode line, nor does a late answer.
+package.path = debug.getinfo(1, 'S').source:sub(2):match('(.*)/') .. '/?.lua;' .. package.path
+local t = require('harness')
+local common = require('common')
+
+t.run(function()
+  common.setup()
+  common.open_file()
+  local bufnr = vim.api.nvim_get_current_buf()
+  t.type('Go    return json.load(f')
+  t.wait_until('the suggestion after json.load(f', function()
+    return common.ghost_lines(bufnr)
+  end)
+  t.type(')')
+  t.sleep(100)
+  t.type('<Esc>')
+  t.sleep(600)
+  t.check(vim.api.nvim_get_mode().mode == 'n', 'back in Normal mode')
+  t.check(vim.endswith(vim.api.nvim_get_current_line(), 'return json.load(f)'), 'the buffer holds what was typed')
+  t.check(not common.ghost_lines(bufnr), 'no ghost text over the Normal-mode line')
+  t.type('0')
+  t.sleep(300)
+  t.check(not common.ghost_lines(bufnr), 'none after moving the cursor')
+end)
