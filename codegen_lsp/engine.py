@@ -69,7 +69,7 @@ def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelle
         return Suggestion(None, finish_reason="mid-line")  # a prefix-only prompt cannot see the rest of the line
     prompt, context = prepare(model, request, settings)
     if not settings.debug.prefix_reuse:
-        model.decoder.cache.clear()  # benchmark baseline: the runtime computes the whole prompt again
+        model.forget_prompts()  # benchmark baseline: the runtime computes the whole prompt again
     stops = tuple(model.manifest.stop_tokens or ())
     deadline: list[float] = []  # set when the first text arrives
 

@@ -50,6 +50,9 @@ class ScriptedModel:
     def fim_prompt(self, prefix: str, suffix: str, path: str | None = None) -> str:
         return f"<PRE>{prefix}<SUF>{suffix}<MID>"
 
+    def forget_prompts(self) -> None:
+        """Nothing is cached."""
+
     def tokenize(self, text: str) -> list[int]:
         return [hash(piece) % 50_000 for piece in _PIECES.findall(text)]
 

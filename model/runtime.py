@@ -45,6 +45,10 @@ class Model:
             prefix, suffix = truncate_context(prefix, suffix, max_tokens, self.count_tokens, self.suffix_share)
         return fim_prompt(self.manifest.fim, prefix, suffix, path=path, repo_name=repo_name)
 
+    def forget_prompts(self) -> None:
+        """Drop the cached prompts: the next generation computes its whole prompt (a benchmark's baseline)."""
+        self.decoder.cache.clear()
+
     @property
     def suffix_share(self) -> float:
         """The share of a prompt budget that the text after the cursor may take: none without FIM tokens."""

@@ -43,7 +43,7 @@ def test_healed_generation_rewrites_the_last_token_and_returns_only_what_follows
     prompt = "import os\n\n\nclass Reader:\n    def __init__(self, path):\n        self.pa"
     tokens = tiny.tokenize(prompt)
     piece = tiny.tokenizer.decode(tokens[-1:])
-    tiny.decoder.cache.clear()
+    tiny.forget_prompts()
     generation = tiny.generate_detailed(prompt, max_new_tokens=8, temperature=temperature, seed=3, heal=True,
                                         stop=[piece])
     written = tiny.tokenizer.decode(generation.token_ids)

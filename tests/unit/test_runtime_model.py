@@ -29,7 +29,7 @@ def tiny(tiny_model):
 @pytest.fixture
 def fresh(tiny):
     """The tiny model with an empty prefix cache."""
-    tiny.decoder.cache.clear()
+    tiny.forget_prompts()
     return tiny
 
 
@@ -52,7 +52,7 @@ def test_greedy_matches_transformers_and_prefix_reuse_matches_cold(family, tiny_
 
     typed = PROMPT + "        with open(self.path) as f"
     warm = loaded.generate_detailed(typed, max_new_tokens=16)
-    loaded.decoder.cache.clear()
+    loaded.forget_prompts()
     typed_cold = loaded.generate_detailed(typed, max_new_tokens=16)
     assert warm.reused_tokens > len(ids) // 2
     assert warm.token_ids == typed_cold.token_ids and warm.text == typed_cold.text
