@@ -33,9 +33,9 @@ class Suggestion:
     finish_reason: str = ""
 
 
-def prompt_budget(settings: Settings, context_length: int) -> int:
-    """Prompt tokens allowed: the contextTokens setting, capped by what the model's window leaves."""
-    return max(16, min(settings.context_tokens, context_length - settings.max_tokens - CONTEXT_MARGIN))
+def prompt_budget(context_tokens: int, context_length: int, max_new_tokens: int) -> int:
+    """Prompt tokens allowed: the contextTokens setting, capped by what the model's window leaves for the answer."""
+    return max(16, min(context_tokens, context_length - max_new_tokens - CONTEXT_MARGIN))
 
 
 def prepare(model: Any, request: CompletionRequest, settings: Settings) -> tuple[str, CompletionContext]:
@@ -44,7 +44,7 @@ def prepare(model: Any, request: CompletionRequest, settings: Settings) -> tuple
         request.text,
         request.offset,
         request.language_id,
-        prompt_budget(settings, model.manifest.context_length),
+        prompt_budget(settings.context_tokens, model.manifest.context_length, settings.max_tokens),
         model.count_tokens,
         allow_multiline=settings.multiline,
         neighbours=request.neighbours,

@@ -85,9 +85,8 @@ def resolve_base(base: Path | None) -> tuple[Path, Path | None]:
 
     path = base or model.default_model_path()
     if (path / "manifest.json").is_file():
-        source = model.Manifest.read(path)
-        if not (path / "hf" / "config.json").is_file() and source.provenance:
-            raise TrainingError(f"{path} was converted from a GGUF file ({Path(source.source).name}); fine-tuning a "
+        if not (path / "hf" / "config.json").is_file() and model.Manifest.read(path).provenance:
+            raise TrainingError(f"{path} was converted from a GGUF file; fine-tuning a "
                                 "GGUF import is not supported yet — pass --base with a Hugging Face checkpoint "
                                 "directory that has FIM tokens (e.g. bench/stdlib-4m/hf)")
         if not (path / "hf" / "config.json").is_file():

@@ -22,6 +22,7 @@ from model.prompts import SUFFIX_SHARE, truncate_context
 
 from .. import docstring, notify, syntax, translate
 from ..core import CodegenServer
+from ..engine import prompt_budget
 
 GENERATE = "codegen.generateFromDocstring"
 TRANSLATE = "codegen.translate"
@@ -36,7 +37,6 @@ RETRY_TOP_P = 0.95
 # the last 64 tokens keeps them out (default model, first 80 HumanEval prompts, greedy: 45 -> 57 bodies parse).
 # Inline completions go without: one-line answers do not loop, and it costs next-line exact match (3.8% -> 3.4%).
 REPETITION_PENALTY = 1.1
-CONTEXT_MARGIN = 8
 PROGRESS_EVERY_TOKENS = 16
 
 Cancelled = Callable[[], bool]
@@ -89,16 +89,12 @@ def longest_valid_lines(code: str, problems_of: Callable[[str], list[str]]) -> s
     return None
 
 
-def _prompt_budget(model: Any, max_new_tokens: int, context_tokens: int) -> int:
-    return max(64, min(context_tokens, model.manifest.context_length - max_new_tokens - CONTEXT_MARGIN))
-
-
 def generate_body(model: Any, text: str, language_id: str, stub: docstring.Stub, retries: int, cancelled: Cancelled,
                   on_token: OnToken = None, path: str | None = None, context_tokens: int = 1024) -> Outcome:
     """A body for ``stub`` (FIM prompt: the file around the body, at the body's indentation) that makes the
     function parse; ``Outcome.code`` is the body as ``stub.apply`` takes it."""
     prefix, suffix = stub.fill_in(text)
-    budget = _prompt_budget(model, BODY_MAX_TOKENS, context_tokens)
+    budget = prompt_budget(context_tokens, model.manifest.context_length, BODY_MAX_TOKENS)
     share = SUFFIX_SHARE if model.manifest.fim is not None else 0.0
     prompt = model.fim_prompt(*truncate_context(prefix, suffix, budget, model.count_tokens, share), path=path)
 
