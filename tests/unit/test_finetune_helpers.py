@@ -45,3 +45,11 @@ def test_resolve_base(tmp_path, tiny_hf_checkpoint, tiny_model):
     (model_dir / "manifest.json").write_text("{}")
     (model_dir / "hf" / "config.json").write_text("{}")
     assert resolve_base(model_dir) == (model_dir / "hf", model_dir)
+
+
+def test_a_gguf_import_as_base_says_it_cannot_be_fine_tuned_yet(tmp_path):
+    from model.manifest import Manifest
+
+    Manifest("llama", "LlamaForCausalLM", 8192, [0], provenance={"sha256": "0" * 64}).write(tmp_path)
+    with pytest.raises(TrainingError, match="converted from a GGUF file"):
+        resolve_base(tmp_path)
