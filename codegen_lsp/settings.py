@@ -21,34 +21,34 @@ TranslateOutput = Literal["newFile", "replace", "below"]
 
 @dataclass(frozen=True)
 class CodeActionSettings:
-    retries: int = 3
+    retries: int = 3  # sampled attempts after the greedy one while generated code does not parse
 
 
 @dataclass(frozen=True)
 class TranslateSettings:
-    targets: tuple[str, ...] = ("python", "javascript", "typescript", "java", "cpp", "go", "rust")
-    output: TranslateOutput = "newFile"
+    targets: tuple[str, ...] = ("python", "javascript", "typescript", "java", "cpp", "go", "rust")  # offered languages
+    output: TranslateOutput = "newFile"  # where a translation goes: a new file beside, replacing, or below the selection
 
 
 @dataclass(frozen=True)
 class DebugSettings:
-    log_documents: bool = False
-    completion_cache: bool = True  # off only for benchmark baselines
-    prefix_reuse: bool = True  # off only for benchmark baselines
+    log_documents: bool = False  # allow document text in logs (and codegen.debugDocument)
+    completion_cache: bool = True  # serve typing through a suggestion from the cache; off only for benchmark baselines
+    prefix_reuse: bool = True  # reuse the cached prompt computation; off only for benchmark baselines
 
 
 @dataclass(frozen=True)
 class Settings:
-    enabled: bool = True
-    model: str = ""
-    device: Device = "auto"
-    max_tokens: int = 64
-    temperature: float = 0.0
-    context_tokens: int = 1024
-    multiline: bool = True
-    enabled_languages: tuple[str, ...] = ()
-    debounce_ms: int = 50
-    time_budget_ms: int = 2000
+    enabled: bool = True  # inline completion on (toggled by codegen.toggle / :CodegenToggle)
+    model: str = ""  # model directory or store; "" = the store's current version, else the default model
+    device: Device = "auto"  # execution provider: CUDA when present (auto), or forced
+    max_tokens: int = 64  # most tokens generated per suggestion
+    temperature: float = 0.0  # 0 = greedy
+    context_tokens: int = 1024  # prompt budget: text before the cursor (+ after it, for FIM models) + snippets
+    multiline: bool = True  # allow multi-line suggestions where a block opens
+    enabled_languages: tuple[str, ...] = ()  # languageIds served; empty = all
+    debounce_ms: int = 50  # the editors' delay after a keystroke before they ask
+    time_budget_ms: int = 2000  # time for a suggestion's generation from its first text (the prompt is never cut)
     code_actions: CodeActionSettings = field(default_factory=CodeActionSettings)
     translate: TranslateSettings = field(default_factory=TranslateSettings)
     debug: DebugSettings = field(default_factory=DebugSettings)
