@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.default_rows import ROWS, load_row  # noqa: E402
 from codegen_lsp import docstring, translate  # noqa: E402
-from codegen_lsp.features.code_actions import BODY_MAX_TOKENS, generate_body, translate_code  # noqa: E402
+from codegen_lsp.engine import BODY_MAX_TOKENS, generate_body, translate_code  # noqa: E402
 
 TASKS = ("humaneval-api", "humaneval-action", "translate")
 # A new top-level statement or a Markdown fence ends a body (the stop sequences of bigcode-evaluation-harness).

@@ -10,7 +10,6 @@ worker thread with cancellable `$/progress`; a result that does not parse is ret
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,110 +17,16 @@ from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
-from model.prompts import SUFFIX_SHARE, truncate_context
-
-from .. import docstring, notify, syntax, translate
+from .. import docstring, notify, translate
 from ..core import CodegenServer
-from ..engine import prompt_budget
+from ..engine import Cancelled, OnToken, Outcome, generate_body, translate_code
 
 GENERATE = "codegen.generateFromDocstring"
 TRANSLATE = "codegen.translate"
 KIND = types.CodeActionKind.RefactorRewrite
 OPTIONS = types.CodeActionOptions(code_action_kinds=[KIND], resolve_provider=True)
 
-BODY_MAX_TOKENS = 384
-TRANSLATION_MAX_TOKENS = 768
-RETRY_TEMPERATURE = 0.8
-RETRY_TOP_P = 0.95
-# Multi-line generations of a small model fall into loops (`3, 3, 3, ...`) until the token limit; a mild penalty on
-# the last 64 tokens keeps them out (default model, first 80 HumanEval prompts, greedy: 45 -> 57 bodies parse).
-# Inline completions go without: one-line answers do not loop, and it costs next-line exact match (3.8% -> 3.4%).
-REPETITION_PENALTY = 1.1
 PROGRESS_EVERY_TOKENS = 16
-
-Cancelled = Callable[[], bool]
-OnToken = Callable[[str], None] | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: str | None  # a result that parses; None when there is none
-    attempts: int
-    problem: str = ""  # why the last attempt was rejected (with a code: why it is only the part that parses)
-
-
-# The model side: runs on the worker thread (and in bench/code_actions.py); no server state.
-
-
-def generate_until_valid(model: Any, prompt: str, max_new_tokens: int, stop: Callable[[str], bool],
-                         shape: Callable[[str], str], problems_of: Callable[[str], list[str]], retries: int,
-                         cancelled: Cancelled, on_token: OnToken = None) -> Outcome:
-    """Greedy first, then up to ``retries`` sampled attempts, until the shaped generation parses; when none does, the
-    longest run of whole lines that parses from the start of an attempt (the first attempt that has one)."""
-    problem, partial = "", None
-    for attempt in range(retries + 1):
-        sampled = attempt > 0
-        generation = model.generate_detailed(
-            prompt, max_new_tokens=max_new_tokens, temperature=RETRY_TEMPERATURE if sampled else 0.0,
-            top_p=RETRY_TOP_P if sampled else 1.0, stop=stop, on_token=on_token, cancel=cancelled,
-            seed=attempt if sampled else None, heal=True, repetition_penalty=REPETITION_PENALTY)
-        if cancelled():
-            return Outcome(None, attempt + 1, "cancelled")
-        code = shape(generation.text)
-        problems = problems_of(code) if code.strip() else ["the model wrote no code"]
-        if not problems:
-            return Outcome(code, attempt + 1)
-        problem = "; ".join(problems)
-        if partial is None and (lines := longest_valid_lines(code, problems_of)) is not None:
-            kept = lines.count("\n") + 1
-            partial = Outcome(lines, retries + 1, f"the model's code was cut after line {kept}, where it stopped "
-                                                  f"parsing ({problem})")
-    return partial or Outcome(None, retries + 1, problem)
-
-
-def longest_valid_lines(code: str, problems_of: Callable[[str], list[str]]) -> str | None:
-    """The longest run of ``code``'s first lines (not all of them) that has no problems, or None."""
-    lines = code.split("\n")
-    for end in range(len(lines) - 1, 0, -1):
-        candidate = "\n".join(lines[:end]).rstrip()
-        if candidate.strip() and not problems_of(candidate):
-            return candidate
-    return None
-
-
-def generate_body(model: Any, text: str, language_id: str, stub: docstring.Stub, retries: int, cancelled: Cancelled,
-                  on_token: OnToken = None, path: str | None = None, context_tokens: int = 1024) -> Outcome:
-    """A body for ``stub`` (FIM prompt: the file around the body, at the body's indentation) that makes the
-    function parse; ``Outcome.code`` is the body as ``stub.apply`` takes it."""
-    prefix, suffix = stub.fill_in(text)
-    budget = prompt_budget(context_tokens, model.manifest.context_length, BODY_MAX_TOKENS)
-    share = SUFFIX_SHARE if model.manifest.fim is not None else 0.0
-    prompt = model.fim_prompt(*truncate_context(prefix, suffix, budget, model.count_tokens, share), path=path)
-
-    def problems_of(body: str) -> list[str]:
-        new_text, region = stub.apply(text, body)
-        return syntax.problems(new_text, language_id, region)
-
-    return generate_until_valid(
-        model, prompt, BODY_MAX_TOKENS, lambda generated: docstring.body_ended(generated, stub.indent),
-        lambda generated: docstring.shape_body(generated, stub.indent), problems_of, retries, cancelled, on_token)
-
-
-def translate_code(model: Any, code: str, source_language_id: str, target: str, retries: int,
-                   cancelled: Cancelled, on_token: OnToken = None, prompt_format: str | None = None) -> Outcome:
-    """``code`` translated to ``target`` (a key of translate.LANGUAGES), parsed by the target's grammar; the prompt
-    in ``prompt_format`` (translate.PROMPT_FORMATS; default: the model's, translate.prompt_format)."""
-    format_name = prompt_format or translate.prompt_format(model.manifest)
-    prompt = translate.translation_prompt(format_name, source_language_id, target, code)
-    max_new_tokens = min(TRANSLATION_MAX_TOKENS, 3 * model.count_tokens(code) + 64)
-    prompt_tokens, window = model.count_tokens(prompt), model.manifest.context_length
-    if prompt_tokens + max_new_tokens > window:
-        return Outcome(None, 0, f"the selection is too long to translate ({prompt_tokens} prompt tokens and "
-                                f"{max_new_tokens} to write; the model reads {window}): select less code")
-    return generate_until_valid(
-        model, prompt, max_new_tokens, translate.answer_complete, translate.extract_code,
-        lambda translated: syntax.problems(translated, target), retries, cancelled, on_token)
-
 
 # The server side: thin handlers.
 

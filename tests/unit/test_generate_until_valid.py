@@ -1,8 +1,8 @@
-"""The code actions' generation loop (codegen_lsp.features.code_actions.generate_until_valid), on a recording model."""
+"""The code actions' generation loop (codegen_lsp.engine.generate_until_valid), on a recording model."""
 
 from dataclasses import dataclass
 
-from codegen_lsp.features.code_actions import (REPETITION_PENALTY, RETRY_TEMPERATURE, generate_until_valid,
+from codegen_lsp.engine import (REPETITION_PENALTY, RETRY_TEMPERATURE, generate_until_valid,
                                              longest_valid_lines)
 
 
