@@ -9,7 +9,6 @@ answers. Rows: bench/default_rows.py, plus variants of the default's prompt:
     before-newline  the prompt ends at the end of the previous line (the model writes the newline and indentation),
                     first non-empty line compared: the runtime alone, no server path
     path            the file's path as a first comment line of the prompt
-    snippets        windows of the package's other files that share the most identifiers (the server's neighbours)
     server          the real server over stdio with its default settings (the 2 s time budget included), one
                     `textDocument/inlineCompletion` per cut point on the document opened with the line emptied
 
@@ -29,14 +28,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.default_rows import ROWS, load_row  # noqa: E402
-from codegen_lsp.context import Neighbour  # noqa: E402
 from model.prompts import keep_tail  # noqa: E402
 from training.corpus import SourceFile, read_python_tree  # noqa: E402
 from training.evaluate import EVAL_SETTINGS, edit_similarity, predict_line, sample_cut_points, split_at_line  # noqa: E402
 
 PACKAGES = ("urllib3", "jinja2")
-VARIANTS = ("before-newline", "path", "snippets", "server")
-NEIGHBOUR_FILES = 20  # the package's files offered as neighbours (the editor's other open files), nearest path first
+VARIANTS = ("before-newline", "path", "server")
 
 
 def corpus() -> tuple[list[SourceFile], dict[str, str]]:
@@ -73,13 +70,6 @@ def before_newline(m, prefix: str, target: str) -> str:
 
     text = m.generate(prompt, max_new_tokens=EVAL_SETTINGS.max_tokens, stop=line_done, heal=True)
     return next((line for line in text.split("\n") if line.strip()), "")
-
-
-def neighbours_of(rel: str, files: list[SourceFile]) -> list[Neighbour]:
-    package = rel.split("/", 1)[0]
-    others = [f for f in files if f.rel.startswith(package + "/") and f.rel != rel]
-    others.sort(key=lambda f: (f.rel.rsplit("/", 1)[0] != rel.rsplit("/", 1)[0], f.rel))
-    return [Neighbour(f.rel, f.text) for f in others[:NEIGHBOUR_FILES]]
 
 
 async def server_predictions(requests: list[tuple[str, str, int]]) -> list[str]:
@@ -140,8 +130,7 @@ def run_row(name: str, files: list[SourceFile], points) -> dict:
         elif name == "before-newline":
             prediction = before_newline(m, prefix, target)
         else:
-            neighbours = neighbours_of(point.rel, files) if name == "snippets" else ()
-            prediction = predict_line(m, prefix, target, suffix, point.rel, neighbours)
+            prediction = predict_line(m, prefix, target, suffix, point.rel)
         hit = prediction.rstrip() == target.rstrip()
         exact += hit
         similarity += edit_similarity(prediction.strip(), target.strip())

@@ -30,7 +30,6 @@ FOLLOWING_TOKENS = 64
 # The rest of a line where a model without FIM tokens may still complete: closing brackets, quotes, a colon, spaces.
 _LINE_END_ONLY = re.compile(r"[\s)\]}'\"`:;,]*")
 SNIPPET_LINES = 16
-SNIPPET_SHARE = 0.25  # of the prompt budget, at most, for snippets of the neighbours (before the prefix)
 QUERY_LINES = 30
 
 
@@ -205,12 +204,11 @@ def build_context(
     previous_lines = before[:line_start].splitlines()[-QUERY_LINES:]
     opener = block_opener_line(language_id, line_before, line_after, previous_lines) if allow_multiline else None
 
-    # Lines above the cursor's line choose the snippets, so that typing on one line keeps the prompt stable.
-    snippets = best_snippets("".join(previous_lines), neighbours, int(budget * SNIPPET_SHARE), count_tokens)
-    header = format_snippets(snippets, language_id)
-    prefix, suffix = truncate_context(before, after, budget - count_tokens(header), count_tokens,
-                                      SUFFIX_SHARE if suffix_in_prompt else 0.0)
-    prefix = header + prefix
+    prefix, suffix = truncate_context(before, after, budget, count_tokens, SUFFIX_SHARE if suffix_in_prompt else 0.0)
+    if prefix == before and neighbours:
+        # Lines above the cursor's line choose the snippets, so that typing on one line keeps the prompt stable.
+        room = budget - count_tokens(prefix) - count_tokens(suffix)
+        prefix = format_snippets(best_snippets("".join(previous_lines), neighbours, room, count_tokens), language_id) + prefix
     if not suffix_in_prompt:
         suffix = keep_head(after, FOLLOWING_TOKENS, count_tokens)
     return CompletionContext(

@@ -61,7 +61,9 @@ def prepare(model: Any, request: CompletionRequest, settings: Settings) -> tuple
         prompt_budget(settings.context_tokens, model.manifest.context_length, settings.max_tokens),
         model.count_tokens,
         allow_multiline=settings.multiline,
-        neighbours=request.neighbours,
+        # Without FIM tokens (the default model) no snippets: measured, they did not raise next-line exact match,
+        # and text before the document moves the prompt's start (its cached computation is lost).
+        neighbours=request.neighbours if model.manifest.fim is not None else (),
         suffix_in_prompt=model.manifest.fim is not None,
     )
     return model.fim_prompt(context.prefix, context.suffix, path=request.path), context
