@@ -13,12 +13,9 @@ import argparse
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
-
 import numpy as np
 
 from codegen_lsp.cli import LANGUAGE_BY_SUFFIX
-from codegen_lsp.context import Neighbour
 from codegen_lsp.engine import CompletionRequest, suggest
 from codegen_lsp.settings import Settings
 from training.corpus import SourceFile
@@ -83,12 +80,12 @@ def edit_similarity(prediction: str, target: str) -> float:
     return 1.0 - levenshtein(prediction, target) / longest if longest else 1.0
 
 
-def predict_line(m, prefix: str, target: str, suffix: str, rel: str, neighbours: Sequence[Neighbour] = ()) -> str:
+def predict_line(m, prefix: str, target: str, suffix: str, rel: str) -> str:
     """The line the editor shows after the server's suggestion on `target`'s line emptied to its indentation, the
     cursor after the indentation."""
     indent = target[: len(target) - len(target.lstrip())]
     request = CompletionRequest(prefix + indent + "\n" + suffix, len(prefix) + len(indent),
-                                LANGUAGE_BY_SUFFIX.get(Path(rel).suffix, "plaintext"), rel, tuple(neighbours))
+                                LANGUAGE_BY_SUFFIX.get(Path(rel).suffix, "plaintext"), rel)
     return indent + (suggest(m, request, EVAL_SETTINGS, lambda: False).text or "").split("\n")[0]
 
 
