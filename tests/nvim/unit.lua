@@ -55,4 +55,22 @@ t.run(function()
     { '/m (family llama)', 'CPUExecutionProvider' }, 'health reads the model and providers from `doctor`')
   t.equal({ health.parse_doctor('model: NOT USABLE: missing') }, { 'NOT USABLE: missing', nil },
     'health reads a failed model line')
+
+  -- :help codegen_lsp opens the plugin's help, and every |tag| it links to exists.
+  local runtime = vim.fn.tempname()
+  vim.fn.mkdir(runtime .. '/doc', 'p')
+  vim.fn.writefile(vim.fn.readfile(vim.env.CODEGEN_TEST_PLUGIN .. '/doc/codegen_lsp.txt'), runtime .. '/doc/codegen_lsp.txt')
+  vim.cmd.helptags(runtime .. '/doc')
+  vim.opt.runtimepath:prepend(runtime)
+  vim.cmd.help('codegen_lsp')
+  t.check(vim.endswith(vim.api.nvim_buf_get_name(0), 'codegen_lsp.txt'), ':help codegen_lsp opens the help file')
+  local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+  local tags = {}
+  for tag in text:gmatch('%*([^%s*]+)%*') do
+    tags[tag] = true
+  end
+  for link in text:gmatch('|([^%s|]+)|') do
+    t.check(tags[link], 'the help links to an existing tag: ' .. link)
+  end
+  vim.cmd.helpclose()
 end)
