@@ -20,7 +20,7 @@ from pygls.workspace import TextDocument
 
 from . import __version__, notify
 from .context import Neighbour
-from .engine import CompletionRequest, Suggestion, suggest
+from .engine import CompletionRequest, Suggestion, suggest, suggest_several
 from .model_host import ModelHost
 from .protocol import CodegenProtocol
 from .scheduler import CompletionCache, Scheduler
@@ -127,35 +127,36 @@ class CodegenServer(LanguageServer):
 
     # Completions
 
-    async def suggestion_at(self, feature: str, uri: str, position: types.Position) -> str | None:
-        """The suggestion to insert at ``position`` (None: nothing to show). Shared by the completion features."""
+    async def suggestions_at(self, feature: str, uri: str, position: types.Position, several: bool = False) -> list[str]:
+        """The suggestions to insert at ``position`` (none: nothing to show): one as the user types, alternatives too
+        when ``several`` (the user asked). Shared by the completion features."""
         document = self.open_document(uri)
         if document is None or not self.settings.serves(document.language_id or ""):
-            return None
+            return []
         await self.reload_if_published()
         if self.host.state != "ready":
-            return None
+            return []
         text = document.source
         offset = document.offset_at_position(position)
         prefix, suffix = text[:offset], text[offset:]
         use_cache = self.settings.debug.completion_cache
-        if use_cache and (cached := self.cache.lookup(uri, prefix, suffix)) is not None:
+        if use_cache and not several and (cached := self.cache.lookup(uri, prefix, suffix)) is not None:
             self.scheduler.stats["cache_hits"] += 1
-            return cached or None
+            return [cached] if cached else []
         request = CompletionRequest(text, offset, document.language_id or "", self._relative_path(uri),
                                     self._neighbours(document))
         settings = self.settings
         try:
-            suggestion = await self.scheduler.run_latest(f"{feature} {uri}", lambda cancelled: self._generate(
-                request, settings, cancelled))
+            suggestions = await self.scheduler.run_latest(f"{feature} {uri}", lambda cancelled: self._generate(
+                request, settings, cancelled, several))
         except Exception as error:  # a failing model costs this suggestion, never the editor's request
             self._report_generation_failure(error)
-            return None
-        if suggestion is None:
-            return None
+            return []
+        if suggestions is None:
+            return []
         if use_cache:
-            self.cache.store(uri, prefix, suffix, suggestion.text or "")
-        return suggestion.text
+            self.cache.store(uri, prefix, suffix, (suggestions[0].text if suggestions else None) or "")
+        return [suggestion.text for suggestion in suggestions if suggestion.text]
 
     def _report_generation_failure(self, error: Exception) -> None:
         """Tell the user once per kind of failure (not at every keystroke); always log it."""
@@ -170,17 +171,19 @@ class CodegenServer(LanguageServer):
             self._failures_shown.add(type(error))
             notify.show(self, message)
 
-    def _generate(self, request: CompletionRequest, settings: Settings, cancelled) -> Suggestion | None:
+    def _generate(self, request: CompletionRequest, settings: Settings, cancelled, several: bool) -> list[Suggestion] | None:
         """Runs on the worker thread: the model may have changed since the request was queued."""
         model = self.host.model
         if model is None:
             return None
         self.scheduler.stats["generations"] += 1
         started = time.monotonic()
-        suggestion = suggest(model, request, settings, cancelled)
-        logger.debug("generation: %.0f ms, prompt %d tokens (%d reused), %s", (time.monotonic() - started) * 1000,
-                     suggestion.prompt_tokens, suggestion.reused_tokens, suggestion.finish_reason)
-        return suggestion
+        suggestions = suggest_several(model, request, settings, cancelled) if several else [
+            suggest(model, request, settings, cancelled)]
+        logger.debug("generation: %.0f ms, %d suggestions, prompt %d tokens (%d reused), %s",
+                     (time.monotonic() - started) * 1000, len(suggestions), suggestions[0].prompt_tokens,
+                     suggestions[0].reused_tokens, suggestions[0].finish_reason)
+        return suggestions
 
     def _relative_path(self, uri: str) -> str | None:
         path = to_fs_path(uri)

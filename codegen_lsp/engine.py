@@ -5,6 +5,7 @@ retried while the result does not parse."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -26,6 +27,8 @@ RETRY_TOP_P = 0.95
 # the last 64 tokens keeps them out of the code actions. Inline completions go without: one-line answers do not loop,
 # and the penalty costs next-line exact match.
 REPETITION_PENALTY = 1.1
+# When the user asks for suggestions (not on every keystroke): the greedy one, then this many sampled attempts.
+ALTERNATIVE_SAMPLES = 3
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ def _cut_at_stop_strings(text: str, stops: Sequence[str]) -> str:
     return text[: min(cuts)] if cuts else text
 
 
-def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelled: Callable[[], bool]) -> Suggestion:
+def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelled: Callable[[], bool],
+            seed: int | None = None) -> Suggestion:
     """Run the model for ``request`` and shape its answer; stops early when ``cancelled()`` turns true.
 
     The time budget (timeBudgetMs) starts with the first generated text and ends generation, the text produced so
@@ -100,6 +104,7 @@ def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelle
         prompt,
         max_new_tokens=settings.max_tokens,
         temperature=settings.temperature,
+        seed=seed,
         stop=stop,
         on_token=start_budget,
         cancel=lambda: cancelled() or bool(deadline and time.monotonic() > deadline[0]),
@@ -109,6 +114,23 @@ def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelle
         return Suggestion(None, generation.prompt_tokens, generation.reused_tokens, "cancelled")
     text = finalize(_cut_at_stop_strings(generation.text, stops), context)
     return Suggestion(text, generation.prompt_tokens, generation.reused_tokens, generation.finish_reason)
+
+
+def suggest_several(model: Any, request: CompletionRequest, settings: Settings, cancelled: Callable[[], bool],
+                    samples: int = ALTERNATIVE_SAMPLES) -> list[Suggestion]:
+    """Alternatives for a suggestion the user asked for: the usual one first, then distinct sampled ones (at
+    RETRY_TEMPERATURE), the ones sampled more often first; empty answers dropped. Stops early when cancelled."""
+    first = suggest(model, request, settings, cancelled)
+    sampled_settings = dataclasses.replace(settings, temperature=max(settings.temperature, RETRY_TEMPERATURE))
+    found: dict[str, list[Suggestion]] = {}
+    for seed in range(1, samples + 1):
+        if cancelled():
+            break
+        suggestion = suggest(model, request, sampled_settings, cancelled, seed=seed)
+        if suggestion.text and suggestion.text.strip() != (first.text or "").strip():
+            found.setdefault(suggestion.text.strip(), []).append(suggestion)
+    ranked = sorted(found.values(), key=len, reverse=True)  # stable: equally frequent ones keep their order
+    return [suggestion for suggestion in [first, *(group[0] for group in ranked)] if suggestion.text]
 
 
 # Code actions.

@@ -22,9 +22,10 @@ def word_start(line_before_cursor: str) -> int:
 
 async def completion(server: CodegenServer, params: types.CompletionParams) -> types.CompletionList:
     uri, position = params.text_document.uri, params.position
-    text = await server.suggestion_at("completion", uri, position)
-    if text is None:
+    texts = await server.suggestions_at("completion", uri, position)
+    if not texts:
         return types.CompletionList(is_incomplete=True, items=[])
+    text = texts[0]
     document = server.open_document(uri)
     if document is None:  # closed while the suggestion was made
         return types.CompletionList(is_incomplete=True, items=[])

@@ -10,8 +10,10 @@ OPTIONS = types.InlineCompletionOptions()
 
 
 async def inline_completion(server: CodegenServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
-    text = await server.suggestion_at("inline", params.text_document.uri, params.position)
-    if text is None:
-        return types.InlineCompletionList(items=[])
+    """One suggestion as the user types; alternatives too when the user asked for them (an invoked trigger: a key to
+    suggest, or cycling in the editor)."""
+    asked = params.context is not None and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    texts = await server.suggestions_at("inline", params.text_document.uri, params.position, several=asked)
     at_cursor = types.Range(start=params.position, end=params.position)
-    return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=at_cursor)])
+    return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=at_cursor)
+                                             for text in texts])

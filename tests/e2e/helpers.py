@@ -38,15 +38,16 @@ def insert(client: LanguageClient, uri: str, version: int, at: types.Position, t
         content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=at, end=at), text=text)]))
 
 
-def inline_params(uri: str, at: types.Position) -> types.InlineCompletionParams:
-    return types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=at,
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic))
+def inline_params(uri: str, at: types.Position, invoked: bool = False) -> types.InlineCompletionParams:
+    kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+    return types.InlineCompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=at,
+                                        context=types.InlineCompletionContext(trigger_kind=kind))
 
 
-async def inline_texts(client: LanguageClient, uri: str, at: types.Position) -> list[str]:
-    """The inline suggestions at ``at``, checking that each is anchored at the cursor."""
-    result = await client.text_document_inline_completion_async(inline_params(uri, at))
+async def inline_texts(client: LanguageClient, uri: str, at: types.Position, invoked: bool = False) -> list[str]:
+    """The inline suggestions at ``at`` (``invoked``: the user asked, alternatives included), checking that each is
+    anchored at the cursor."""
+    result = await client.text_document_inline_completion_async(inline_params(uri, at, invoked))
     items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
     for item in items:
         assert item.range == types.Range(start=at, end=at)

@@ -47,3 +47,12 @@ async def test_tiny_model_answers_at_the_cursor(tiny_model_client):
     texts = await inline_texts(client, URI, at)  # random weights: any text, but never blank and at the cursor
     assert all(text.strip() and "\n" not in text for text in texts)
     assert (await status(client))["stats"]["generations"] == 1
+
+
+async def test_asking_for_suggestions_gives_the_usual_one_first_then_distinct_alternatives(tiny_model_client):
+    client = tiny_model_client
+    at = open_document(client, URI, "import os\n\n\ndef read(path):\n    with open(|\n")
+    typed = await inline_texts(client, URI, at)  # as the user types: one suggestion
+    asked = await inline_texts(client, URI, at, invoked=True)  # the user asks (a key, or cycling): alternatives
+    assert len(typed) == 1 and asked[0] == typed[0]
+    assert len(asked) > 1 and len(set(asked)) == len(asked)  # sampled, without duplicates

@@ -32,7 +32,7 @@ class SlowPromptModel:
     def fim_prompt(self, prefix: str, suffix: str, path: str | None = None) -> str:
         return prefix
 
-    def generate_detailed(self, prompt, max_new_tokens, temperature, stop, on_token, cancel, heal):
+    def generate_detailed(self, prompt, max_new_tokens, temperature, stop, on_token, cancel, heal, seed=None):
         self.prompts.append(prompt)
         end = time.monotonic() + self.prompt_s
         while time.monotonic() < end:
@@ -71,3 +71,32 @@ def test_without_fim_tokens_nothing_is_suggested_mid_line_but_before_closers_it_
     assert mid_line.text is None and mid_line.finish_reason == "mid-line" and not model.prompts
     before_closers = suggest(model, CompletionRequest("print(len()):\n", 10, "python"), settings, lambda: False)
     assert before_closers.text == "items" and model.prompts == ["print(len("]
+
+
+@dataclass
+class SeededModel:
+    """Writes `by_seed[seed]` (greedy: seed None)."""
+
+    by_seed: dict
+    manifest: Manifest = field(default_factory=Manifest)
+    seeds: list = field(default_factory=list)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def fim_prompt(self, prefix: str, suffix: str, path: str | None = None) -> str:
+        return prefix
+
+    def generate_detailed(self, prompt, max_new_tokens, temperature, stop, on_token, cancel, heal, seed=None):
+        self.seeds.append((seed, temperature))
+        return Generated(self.by_seed[seed], "eos")
+
+
+def test_several_suggestions_put_the_usual_one_first_then_distinct_samples_the_more_frequent_first():
+    from codegen_lsp.engine import RETRY_TEMPERATURE, suggest_several
+
+    model = SeededModel({None: "total", 1: "count", 2: "total", 3: "count", 4: "size", 5: "", 6: "size", 7: "size"})
+    texts = [s.text for s in suggest_several(model, CompletionRequest("x = ", 4, "python"), Settings(), lambda: False,
+                                             samples=7)]
+    assert texts == ["total", "size", "count"]  # greedy first; "size" sampled 3 times, "count" twice; no duplicates
+    assert model.seeds[0] == (None, 0.0) and all(t == RETRY_TEMPERATURE for _, t in model.seeds[1:])
