@@ -85,7 +85,9 @@ def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelle
     far still used: computing the prompt is never cut short by it, for the next keystrokes reuse that computation
     (only a newer request cancels it). A cancelled request gets no suggestion.
     """
-    if model.manifest.fim is None and not completes_line_end(request.text[request.offset:].split("\n", 1)[0]):
+    line_end = request.text.find("\n", request.offset)
+    rest_of_line = request.text[request.offset:line_end if line_end >= 0 else len(request.text)]
+    if model.manifest.fim is None and not completes_line_end(rest_of_line):
         return Suggestion(None, finish_reason="mid-line")  # a prefix-only prompt cannot see the rest of the line
     prompt, context = prepare(model, request, settings)
     if not settings.debug.prefix_reuse:
